@@ -1,0 +1,3 @@
+from prestaoracle.cli import main
+
+raise SystemExit(main())

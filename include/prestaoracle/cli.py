@@ -1,0 +1,129 @@
+"""``python -m prestaoracle …``: the product's command line."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import signal
+import string
+import sys
+import time
+import urllib.request
+from datetime import datetime, timedelta
+from pathlib import Path
+
+
+def _iso(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date such as 2026-01-31T12:00") from None
+
+
+def _ws_key(value: str) -> str:
+    if len(value) != 32 or not value.isalnum():
+        raise argparse.ArgumentTypeError("a PrestaShop webservice key is 32 letters or digits")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m prestaoracle", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sb = sub.add_parser("sandbox", help="run the PrestaShop (and Oracle) emulators in the foreground")
+    sb.add_argument("--only", choices=("prestashop", "oracle"), help="run one half only")
+    sb.add_argument("--host", default="127.0.0.1")
+    sb.add_argument("--prestashop-port", type=int, default=9101)
+    sb.add_argument("--oracle-port", type=int, default=9102)
+    sb.add_argument("--dataset", choices=("generated", "demo"), default="generated",
+                    help="'demo' serves the real demo shop the fixtures were recorded from")
+    sb.add_argument("--orders", type=int, default=1000, help="orders to generate (default 1000)")
+    sb.add_argument("--seed", type=int, default=7, help="seed of the data and of the faults (default 7)")
+    sb.add_argument("--start", type=_iso, help="first order date (default: --days before --end)")
+    sb.add_argument("--end", type=_iso, help="last order date (default: today 00:00)")
+    sb.add_argument("--days", type=int, default=90, help="length of the order period (default 90)")
+    sb.add_argument("--faults", default="none",
+                    help="fault profile: none, flaky, hostile, optionally with rates: 'flaky:http_503=0.2'")
+    sb.add_argument("--ws-key", type=_ws_key, help="PrestaShop webservice key (32 characters; default random)")
+    sb.add_argument("--oracle-client-id", default=None)
+    sb.add_argument("--oracle-client-secret", default=None)
+    sb.add_argument("--workers", type=int, default=2, help="server worker processes per emulator (default 2)")
+    sb.add_argument("--data-dir", type=Path, default=Path("var/sandbox"), help="where the emulators keep their data")
+    sb.add_argument("--prestashop-db-url", help="SQLAlchemy URL of the shop's store (default: SQLite in --data-dir)")
+    sb.set_defaults(func=cmd_sandbox)
+    return parser
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from prestaoracle.sandbox import faults
+    from prestaoracle.sandbox.prestashop import server
+
+    try:
+        faults.parse_faults(args.faults)
+    except ValueError as exc:
+        print(f"error: --faults: {exc}", file=sys.stderr)
+        return 2
+    if args.only == "oracle":
+        print("error: the Oracle emulator is not part of this build yet; use --only prestashop", file=sys.stderr)
+        return 2
+    end = args.end or datetime.combine(datetime.now().date(), datetime.min.time())
+    start = args.start or end - timedelta(days=args.days)
+    if start >= end:
+        print("error: --start must be before --end", file=sys.stderr)
+        return 2
+    key = args.ws_key or "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(32))
+    spec = server.ShopSpec(args.dataset, args.orders, args.seed, start, end, args.faults, key)
+    db_url = args.prestashop_db_url or server.sqlite_url(args.data_dir, "prestashop.sqlite")
+    t0 = time.perf_counter()
+    counts = server.prepare(db_url, spec)
+    print(f"PrestaShop sandbox: {args.dataset} shop loaded in {time.perf_counter() - t0:.1f}s "
+          f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()) if v)})", flush=True)
+    proc = server.spawn(db_url, args.host, args.prestashop_port, args.workers)
+    url = f"http://{args.host}:{args.prestashop_port}/api/"
+    if not _wait_up(url, proc):
+        print("error: the PrestaShop sandbox did not start", file=sys.stderr)
+        proc.kill()
+        return 1
+    print(f"PrestaShop webservice: {url}  key: {key}  faults: {args.faults}", flush=True)
+    return _run_until_interrupted([proc])
+
+
+def _wait_up(url: str, proc, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return True
+        except urllib.error.HTTPError:
+            return True  # 401 without a key: the server is up
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _run_until_interrupted(procs: list) -> int:
+    stop = {"now": False}
+
+    def _stop(_sig, _frame) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stop["now"] and all(p.poll() is None for p in procs):
+        time.sleep(0.2)
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except Exception:
+            p.kill()
+    return 0 if stop["now"] else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
