@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import request_response
 
 from prestaoracle.sandbox.prestashop import query, reader, render, store
 from prestaoracle.sandbox.prestashop.errors import EmptyResponse, PhpFatal, WSError, did_you_mean
@@ -255,6 +256,16 @@ def _error_response(errors: list[tuple[int, str]], status: int, as_json: bool, s
     return _response(status, body, headers)
 
 
+class _AnyMethod:
+    """An ASGI endpoint, so the router passes every verb through: the shop itself answers unknown ones (code 23)."""
+
+    def __init__(self, endpoint) -> None:
+        self.app = request_response(endpoint)
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
+
+
 def create_app(db_url: str | None = None) -> FastAPI:
     """The emulator app over an already loaded store (see ``prestaoracle.sandbox.prestashop.server``)."""
     url = db_url or os.environ[ENV_DB_URL]
@@ -263,9 +274,9 @@ def create_app(db_url: str | None = None) -> FastAPI:
     shop = Shop(engine, Settings(ws_key=cfg["ws_key"], shop_name=cfg.get("shop_name", "PrestaShop"),
                                  version=cfg.get("version", "8.1.2")))
     app = FastAPI(title="PrestaShop webservice sandbox", docs_url=None, redoc_url=None, openapi_url=None)
-    endpoint = make_endpoint(shop)
-    app.add_route("/api", endpoint, methods=None, include_in_schema=False)
-    app.add_route("/api/{path:path}", endpoint, methods=None, include_in_schema=False)
+    endpoint = _AnyMethod(make_endpoint(shop))
+    app.add_route("/api", endpoint, include_in_schema=False)
+    app.add_route("/api/{path:path}", endpoint, include_in_schema=False)
     _install_faults(app, engine, cfg)
     return app
 

@@ -75,15 +75,7 @@ def json_single(rec: Record) -> str:
 
 
 def json_errors(errors: list[tuple[int, str]]) -> str:
-    return php_json({"errors": [{"code": c, "message": _json_error_text(c, m)} for c, m in errors]})
-
-
-def _json_error_text(code: int, message: str) -> str:
-    # The PHP error handler pre-escapes the first slash of a file path in JSON mode; the real shop
-    # therefore prints "\\/var/www/..." there (fixture 38).
-    if code == 3:
-        return message.replace("(/", "(\\/", 1)
-    return message
+    return php_json({"errors": [{"code": c, "message": m} for c, m in errors]})
 
 
 def _cdata(value: Any) -> str:
@@ -91,10 +83,11 @@ def _cdata(value: Any) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def _xml_field(f: Field, value: Any, base: str, indent: str, blank: bool = False) -> str:
+def _xml_field(f: Field, value: Any, base: str, indent: str, blank: bool = False, in_assoc: bool = False) -> str:
     attrs = ""
     if not blank:
-        if f.xlink and value not in ("", 0, "0", None):
+        # Object fields lose their link when empty or 0; association rows keep it (customizations/0).
+        if f.xlink and (in_assoc or value not in ("", 0, "0", None)):
             attrs += f' xlink:href="{base}{f.xlink}/{value}"'
         if f.virtual:
             attrs += ' notFilterable="true"'
@@ -121,7 +114,7 @@ def _xml_assocs(rec: Record, base: str, blank: bool = False) -> str:
                 href = f' xlink:href="{base}{api}/{row[0][1]}"'
             out.append(f"\t<{assoc.node}{href}>\n")
             for f, v in row:
-                out.append(_xml_field(f, v, base, "\t", blank))
+                out.append(_xml_field(f, v, base, "\t", blank, in_assoc=True))
             out.append(f"\t</{assoc.node}>\n")
         out.append(f"</{assoc.name}>\n")
     out.append("</associations>\n")

@@ -116,9 +116,12 @@ def _check_fields(res: Resource, sent: dict[str, str]) -> None:
             raise WSError(400, (93, f'parameter "{name}" not writable. Please remove this attribute of this XML'))
 
 
-def _validate_required(res: Resource, values: dict[str, Any]) -> None:
+def _validate_required(res: Resource, sent: dict[str, str], partial: bool = False) -> None:
+    """Required means not blank (Validate::isEmpty: '' or NULL); 0 is a value. PATCH checks what it carries."""
     for name in res.required:
-        if values.get(name) in (None, "", 0):
+        if partial and name not in sent:
+            continue
+        if sent.get(name, "").strip() == "":
             raise _validation(res, name, "is empty.")
 
 
@@ -143,8 +146,8 @@ class Writer:
                 raise WSError(400, (91, "id is forbidden when adding a new resource"))
             sent.pop("id", None)
             _check_fields(self.res, sent)
+            _validate_required(self.res, sent)
             values = {f.name: _coerce(self.res, f, sent.get(f.name, "")) for f in self.res.fields if f.name != "id"}
-            _validate_required(self.res, values)
             new_id = store.next_id(self.conn, self.res.name)
             stamp = now()
             for d in self.res.has_dates:
@@ -189,7 +192,7 @@ class Writer:
                 values["date_upd"] = now()
             if "date_add" in self.res.field_map and not values.get("date_add"):
                 values["date_add"] = now()
-            _validate_required(self.res, values)
+            _validate_required(self.res, sent, partial=True)
             self._before_update(values)
             self.conn.execute(self.table.update().where(self.table.c.id == int(raw_id)).values(**values))
             self._after_update(values)

@@ -1,0 +1,20 @@
+"""Shared test helpers: where the recorded PrestaShop fixtures live and how to get a free TCP port.
+
+Kept small on purpose; anything bigger goes in ``tests/support/``.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+# The recorded PrestaShop 8.1.2 traffic lives next to the repository (shared/ is a sibling of the checkout),
+# both here and in CI, so it is found relative to this file rather than through configuration.
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "prestashop-8.1.2"
+
+
+def free_port() -> int:
+    """Return a TCP port that was free a moment ago, so parallel sandboxes (xdist workers) do not collide."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
