@@ -29,7 +29,7 @@ class PhpFatal(Exception):
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:
-    """PrestaShop suggests the closest name by Levenshtein distance (the last of equally close names wins, as in PHP)."""
+    """The closest name by Levenshtein distance; the last of equally close names wins, as in PHP."""
     best, best_d = choices[0] if choices else "", 10**9
     for c in choices:
         d = _levenshtein(word, c)

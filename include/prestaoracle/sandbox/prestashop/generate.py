@@ -22,7 +22,7 @@ from faker import Faker
 
 from prestaoracle.sandbox.prestashop.schema import RESOURCES
 
-__all__ = ["BAD_ROW_KINDS", "GeneratedShop", "generate_shop"]
+__all__ = ["BAD_ROW_KINDS", "ZERO_DATE", "ZERO_DATETIME", "GeneratedShop", "generate_shop"]
 
 BAD_ROW_KINDS: tuple[str, ...] = (
     "negative_quantity",
@@ -101,14 +101,13 @@ _US_STATES = (
     "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
 )
 
-# id, name, is_free, url, delay, shipping_method, max_weight, tracking format
+# id, name, is_free, url (``@`` = tracking number), delay, shipping_method, max_weight
 _CARRIERS = (
-    (1, "Click and collect", 1, "", "Pick up in-store", 1, 0.0, None),
-    (2, "Colissimo", 0, "https://www.laposte.fr/outils/suivre-vos-envois?code=@", "Delivery in 2-3 days", 1, 30.0,
-     "colissimo"),
-    (3, "UPS Express Saver", 0, "https://www.ups.com/track?loc=en_US&tracknum=@", "Next business day", 1, 70.0, "ups"),
+    (1, "Click and collect", 1, "", "Pick up in-store", 1, 0.0),
+    (2, "Colissimo", 0, "https://www.laposte.fr/outils/suivre-vos-envois?code=@", "Delivery in 2-3 days", 1, 30.0),
+    (3, "UPS Express Saver", 0, "https://www.ups.com/track?loc=en_US&tracknum=@", "Next business day", 1, 70.0),
     (4, "DHL Parcel", 0, "https://www.dhl.com/fr-en/home/tracking/tracking-parcel.html?submit=1&tracking-id=@",
-     "Delivery in 2-4 days", 2, 31.5, "dhl"),
+     "Delivery in 2-4 days", 2, 31.5),
 )
 # Base shipping cost tax excl. in EUR cents: (France, rest of the EU, outside the EU)
 _SHIPPING_CENTS = {1: (0, 0, 0), 2: (490, 990, 1990), 3: (1250, 1990, 2990), 4: (590, 1190, 2490)}
@@ -290,7 +289,6 @@ def _with_tax(cents: int, bp: int) -> int:
 
 @dataclass
 class _Customer:
-    country: int  # index in _COUNTRIES
     addresses: list[int]  # address ids
     secure_key: str
     holder: str
@@ -333,7 +331,7 @@ class _Builder:
                 contains_states=int(iso == "US"), need_identification_number=int(iso == "ES"), need_zip_code=1,
                 zip_code_format=zip_format, display_tax_label=int(iso != "US"), name=name,
             ))
-        for cid, name, is_free, url, delay, method, max_weight, _fmt_kind in _CARRIERS:
+        for cid, name, is_free, url, delay, method, max_weight in _CARRIERS:
             rows["carriers"].append(_template(
                 "carriers", id=cid, id_tax_rules_group=1, id_reference=cid, name=name, active=1, is_free=is_free,
                 url=url, shipping_handling=int(not is_free), shipping_method=method, max_weight=max_weight,
@@ -572,7 +570,7 @@ class _Builder:
                 dni=dni, date_add=_fmt(created), date_upd=_fmt(created),
             ))
             addresses.append(aid)
-        self.customers.append(_Customer(country, addresses, secure_key, f"{first} {last}", guest))
+        self.customers.append(_Customer(addresses, secure_key, f"{first} {last}", guest))
         return cid
 
     def _email(self, rng: random.Random, first: str, last: str, locale: str, cid: int) -> str:
