@@ -51,7 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--data-dir", type=Path, default=Path("var/sandbox"), help="where the emulators keep their data")
     sb.add_argument("--prestashop-db-url", help="SQLAlchemy URL of the shop's store (default: SQLite in --data-dir)")
     sb.set_defaults(func=cmd_sandbox)
+
+    demo = sub.add_parser("demo", help="start the sandbox on embedded defaults and show what the product reads")
+    demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def cmd_demo(_args: argparse.Namespace) -> int:
+    from prestaoracle import demo
+
+    return demo.main()
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

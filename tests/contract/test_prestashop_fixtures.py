@@ -40,6 +40,7 @@ from support.compare import (
     parse_xml,
     substitute_base_url,
 )
+from support.pg import temp_database
 from support.sandbox import run_sandbox
 
 pytestmark = pytest.mark.xdist_group("ps_contract")
@@ -227,7 +228,8 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 class RecordedShop:
     """A demo sandbox and how far along the recorded sequence its database is (``applied`` fixtures sent)."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str = "sqlite") -> None:
+        self.backend = backend
         self._stack: ExitStack | None = None
         self.base_url = ""
         self.applied = 0
@@ -235,8 +237,12 @@ class RecordedShop:
     def start(self) -> None:
         self._stack = ExitStack()
         port = free_port()
+        store = []
+        if self.backend == "postgres":
+            store = ["--prestashop-db-url", self._stack.enter_context(temp_database("ps_contract"))]
         self.base_url = self._stack.enter_context(
-            run_sandbox("--only", "prestashop", "--prestashop-port", str(port), "--dataset", "demo", "--ws-key", WS_KEY)
+            run_sandbox("--only", "prestashop", "--prestashop-port", str(port), "--dataset", "demo", "--ws-key", WS_KEY,
+                        *store)
         )
         self.applied = 0
 
@@ -257,10 +263,10 @@ class RecordedShop:
         return self.base_url
 
 
-@pytest.fixture(scope="module")
-def shop() -> Iterator[RecordedShop]:
-    """One demo sandbox for the module: the fixtures were recorded against one evolving database."""
-    recorded_shop = RecordedShop()
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shop(request: pytest.FixtureRequest) -> Iterator[RecordedShop]:
+    """One demo sandbox per store backend: the fixtures were recorded against one evolving database."""
+    recorded_shop = RecordedShop(request.param)
     try:
         recorded_shop.start()
         yield recorded_shop
