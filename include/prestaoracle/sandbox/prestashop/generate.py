@@ -315,6 +315,8 @@ class _Builder:
         self.split_of: list[int] = []
         self.order_paths: list[list[tuple[int, int, int]]] = []
         self.order_module: list[int] = []
+        self.invoice_events: list[tuple[int, int]] = []  # (time, order index) when the invoice was made
+        self.delivery_events: list[tuple[int, int]] = []
 
     # -- reference data
 
@@ -351,16 +353,15 @@ class _Builder:
         rng = self.rng
         n_products = min(2000, max(20, self.n_orders // 50))
         products, combinations = self.rows["products"], self.rows["combinations"]
-        stock_product: list[dict] = []
-        stock_combination: list[dict] = []
+        stock_product: list[tuple[int, int, int]] = []  # (id_product, id_product_attribute, quantity)
+        stock_combination: list[tuple[int, int, int]] = []
         # per product: list of variants (attr id, order line name, reference, ean13, price cents, weight,
         # wholesale cents, tax group); what an order line copies
         self.variants: list[list[tuple]] = []
         image_id = 0
         for pid in range(1, n_products + 1):
             with_combos = rng.random() < 1 / 3
-            fam_idx = (rng.choice(_COMBO_FAMILIES) if with_combos
-                       else _FAMILY.draw(rng))
+            fam_idx = rng.choice(_COMBO_FAMILIES) if with_combos else _FAMILY.draw(rng)
             chain, nouns, adjectives, combo_kind, (p_lo, p_hi), (w_lo, w_hi), tax_group, _share = _FAMILIES[fam_idx]
             noun = rng.choice(nouns)
             if noun == "gift card":
@@ -610,8 +611,6 @@ class _Builder:
 
         orders, details = self.rows["orders"], self.rows["order_details"]
         carriers_rows = self.rows["order_carriers"]
-        self.invoice_events: list[tuple[int, int]] = []
-        self.delivery_events: list[tuple[int, int]] = []
         history: list[tuple[int, int, int, int, int]] = []  # (time, order idx, seq, state, employee)
         payments: list[list] = []
         payment_of_reference: dict[str, list] = {}
