@@ -1,0 +1,132 @@
+"""The sandbox's fault profiles do what they say, end to end over HTTP.
+
+``flaky`` only disturbs the transport: a client that retries reads exactly what a clean shop serves.
+``hostile`` also makes bad records, and ``/sandbox/injected`` names exactly the records that carry a defect.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from conftest import free_port
+from support.sandbox import run_sandbox
+
+KEY = "FAULTSFAULTSFAULTSFAULTSFAULTS12"
+COMMON = ("--only", "prestashop", "--orders", "300", "--seed", "5", "--ws-key", KEY, "--end", "2026-10-01")
+BAD_KINDS = {"negative_quantity", "missing_sku", "unknown_sku", "totals_mismatch", "duplicate_cart",
+             "invalid_email", "empty_country", "unicode_names", "zero_dates"}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ZERO = "0000-00-00 00:00:00"
+
+pytestmark = pytest.mark.xdist_group("ps_sandbox_faults")
+
+
+def get(session: requests.Session, url: str, seen: list[str], **params: str) -> object:
+    """GET with the retries a sane client has: 429/5xx and cut connections, honouring Retry-After."""
+    for _attempt in range(6):
+        try:
+            resp = session.get(url, params={**params, "output_format": "JSON"}, timeout=30)
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            seen.append("cut")
+            continue
+        if resp.status_code in (429, 500, 503):
+            seen.append(str(resp.status_code))
+            time.sleep(float(resp.headers.get("Retry-After", "0")))
+            continue
+        resp.raise_for_status()
+        return resp.json()
+    raise AssertionError(f"{url} still failing after 6 attempts")
+
+
+def read_all(base: str, resource: str, seen: list[str], page: int = 50) -> list[dict]:
+    out: list[dict] = []
+    with requests.Session() as s:
+        s.auth = (KEY, "")
+        offset = 0
+        while True:
+            body = get(s, f"{base}/api/{resource}", seen, display="full", sort="[id_ASC]", limit=f"{offset},{page}")
+            items = body[next(iter(body))] if isinstance(body, dict) else []
+            out.extend(items)
+            if len(items) < page:
+                return out
+            offset += page
+
+
+@pytest.fixture(scope="module")
+def clean() -> Iterator[str]:
+    with run_sandbox(*COMMON, "--prestashop-port", str(free_port())) as base:
+        yield base
+
+
+def test_flaky_transport_loses_and_changes_nothing(clean: str) -> None:
+    seen: list[str] = []
+    with run_sandbox(*COMMON, "--faults", "flaky", "--prestashop-port", str(free_port())) as flaky:
+        # Small pages: many requests, so the profile's per-request rates show up.
+        flaky_orders = read_all(flaky, "orders", seen, page=10)
+        flaky_customers = read_all(flaky, "customers", seen, page=10)
+        injected = requests.get(f"{flaky}/sandbox/injected", timeout=10).json()
+    assert flaky_orders == read_all(clean, "orders", [])
+    assert flaky_customers == read_all(clean, "customers", [])
+    assert injected["bad_rows"] == []
+    # The start-up probe (GET /api/) may draw a fault too; count only the faults the reads met.
+    failures = [t for t in injected["transport"]
+                if t["kind"] not in ("latency", "slow_page") and t["path"] != "/api/"]
+    assert failures, "the flaky profile injected no transport failure over a whole read"
+    assert len(seen) == len(failures), (seen, failures)
+
+
+def _defective(kind: str, item: dict, shop: dict[str, object]) -> bool:
+    """Whether the record named in /sandbox/injected really carries its defect in what the API serves."""
+    if kind == "invalid_email":
+        return not EMAIL.match(shop["customers"][item["id"]]["email"])
+    if kind == "unicode_names":
+        c = shop["customers"][item["id"]]
+        return any(ord(ch) > 0x2FF for ch in c["firstname"] + c["lastname"])
+    if kind == "empty_country":
+        return shop["addresses"][item["id"]]["id_country"] == 0
+    order = shop["orders"][item["id"]]
+    rows = order.get("associations", {}).get("order_rows", [])
+    if kind == "negative_quantity":
+        return any(r["product_quantity"] < 0 for r in rows)
+    if kind == "missing_sku":
+        return any(r["product_reference"] == "" for r in rows)
+    if kind == "unknown_sku":
+        return any(r["product_reference"] and r["product_reference"] not in shop["skus"] for r in rows)
+    if kind == "totals_mismatch":
+        expected = (float(order["total_products_wt"]) + float(order["total_shipping_tax_incl"])
+                    + float(order["total_wrapping_tax_incl"]) - float(order["total_discounts_tax_incl"]))
+        return abs(expected - float(order["total_paid_tax_incl"])) > 0.01
+    if kind == "duplicate_cart":
+        return any(o["id_cart"] == order["id_cart"] and o["reference"] != order["reference"]
+                   for o in shop["orders"].values() if o["id"] != order["id"])
+    if kind == "zero_dates":
+        return (order["invoice_number"] and order["invoice_date"] == ZERO) or (
+            order["delivery_number"] and order["delivery_date"] == ZERO)
+    raise AssertionError(f"unknown bad-row kind {kind}")
+
+
+def _shop(base: str) -> dict[str, object]:
+    seen: list[str] = []
+    shop: dict[str, object] = {
+        name: {r["id"]: r for r in read_all(base, name, seen)} for name in ("orders", "customers", "addresses")
+    }
+    products = read_all(base, "products", seen)
+    combinations = read_all(base, "combinations", seen)
+    shop["skus"] = {p["reference"] for p in products} | {c["reference"] for c in combinations}
+    return shop
+
+
+def test_hostile_bad_rows_are_listed_and_real(clean: str) -> None:
+    with run_sandbox(*COMMON, "--faults", "hostile", "--prestashop-port", str(free_port())) as hostile:
+        injected = requests.get(f"{hostile}/sandbox/injected", params={"category": "bad_row"}, timeout=10).json()
+        bad = _shop(hostile)
+    good = _shop(clean)
+    assert {b["kind"] for b in injected["bad_rows"]} == BAD_KINDS
+    for item in injected["bad_rows"]:
+        assert _defective(item["kind"], item, bad), f"{item} is listed but the API shows no such defect"
+        if item["kind"] != "duplicate_cart":  # the clean shop's split carts share a cart legitimately
+            assert not _defective(item["kind"], item, good), f"{item}: the clean shop has the same defect"
