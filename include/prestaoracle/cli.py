@@ -45,8 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--faults", default="none",
                     help="fault profile: none, flaky, hostile, optionally with rates: 'flaky:http_503=0.2'")
     sb.add_argument("--ws-key", type=_ws_key, help="PrestaShop webservice key (32 characters; default random)")
-    sb.add_argument("--oracle-client-id", default=None)
-    sb.add_argument("--oracle-client-secret", default=None)
+    sb.add_argument("--oracle-client-id", default="prestaoracle-sandbox", help="OAuth client id (and Basic user)")
+    sb.add_argument("--oracle-client-secret", help="OAuth client secret (and Basic password; default random)")
+    sb.add_argument("--oracle-token-ttl", type=int, default=3600, help="seconds an access token lives (3600)")
+    sb.add_argument("--oracle-clock-start", type=_iso, help="where the pod's clock starts (default: now, UTC)")
+    sb.add_argument("--oracle-real-time", action="store_true",
+                    help="let the pod's clock run in real time (default: frozen, moved by /sandbox/clock/advance)")
+    sb.add_argument("--oracle-db-url", help="SQLAlchemy URL of the pod's store (default: SQLite in --data-dir)")
     sb.add_argument("--workers", type=int, default=2, help="server worker processes per emulator (default 2)")
     sb.add_argument("--data-dir", type=Path, default=Path("var/sandbox"), help="where the emulators keep their data")
     sb.add_argument("--prestashop-db-url", help="SQLAlchemy URL of the shop's store (default: SQLite in --data-dir)")
@@ -65,36 +70,62 @@ def cmd_demo(_args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from prestaoracle.sandbox import faults
-    from prestaoracle.sandbox.prestashop import server
+    from prestaoracle.sandbox.prestashop import server as ps_server
 
     try:
         faults.parse_faults(args.faults)
     except ValueError as exc:
         print(f"error: --faults: {exc}", file=sys.stderr)
         return 2
-    if args.only == "oracle":
-        print("error: the Oracle emulator is not part of this build yet; use --only prestashop", file=sys.stderr)
-        return 2
     end = args.end or datetime.combine(datetime.now().date(), datetime.min.time())
     start = args.start or end - timedelta(days=args.days)
     if start >= end:
         print("error: --start must be before --end", file=sys.stderr)
         return 2
-    key = args.ws_key or "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(32))
-    spec = server.ShopSpec(args.dataset, args.orders, args.seed, start, end, args.faults, key)
-    db_url = args.prestashop_db_url or server.sqlite_url(args.data_dir, "prestashop.sqlite")
+    key = args.ws_key or _random_key(32)
+    spec = ps_server.ShopSpec(args.dataset, args.orders, args.seed, start, end, args.faults, key)
     t0 = time.perf_counter()
-    counts = server.prepare(db_url, spec)
-    print(f"PrestaShop sandbox: {args.dataset} shop loaded in {time.perf_counter() - t0:.1f}s "
-          f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()) if v)})", flush=True)
-    proc = server.spawn(db_url, args.host, args.prestashop_port, args.workers)
-    url = f"http://{args.host}:{args.prestashop_port}/api/"
-    if not _wait_up(url, proc):
-        print("error: the PrestaShop sandbox did not start", file=sys.stderr)
-        proc.kill()
-        return 1
-    print(f"PrestaShop webservice: {url}  key: {key}  faults: {args.faults}", flush=True)
-    return _run_until_interrupted([proc])
+    data = ps_server.shop_rows(spec)
+    procs, banners = [], []
+    if args.only != "oracle":
+        db_url = args.prestashop_db_url or ps_server.sqlite_url(args.data_dir, "prestashop.sqlite")
+        counts = ps_server.prepare(db_url, spec, data)
+        print(f"PrestaShop sandbox: {args.dataset} shop loaded in {time.perf_counter() - t0:.1f}s "
+              f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()) if v)})", flush=True)
+        procs.append(ps_server.spawn(db_url, args.host, args.prestashop_port, args.workers))
+        url = f"http://{args.host}:{args.prestashop_port}/api/"
+        banners.append((url, f"PrestaShop webservice: {url}  key: {key}  faults: {args.faults}"))
+    if args.only != "prestashop":
+        from datetime import UTC
+
+        from prestaoracle.sandbox.oracle import server as ora_server
+
+        secret = args.oracle_client_secret or _random_key(24)
+        clock_start = args.oracle_clock_start or datetime.now(UTC).replace(microsecond=0)
+        if clock_start.tzinfo is None:
+            clock_start = clock_start.replace(tzinfo=UTC)
+        pod = ora_server.PodSpec(args.seed, args.faults, args.oracle_client_id, secret, args.oracle_token_ttl,
+                                 clock_start, args.oracle_real_time)
+        db_url = args.oracle_db_url or ps_server.sqlite_url(args.data_dir, "oracle.sqlite")
+        counts = ora_server.prepare(db_url, data[1], pod)
+        print(f"Oracle sandbox: pod seeded ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()) if v)})",
+              flush=True)
+        procs.append(ora_server.spawn(db_url, args.host, args.oracle_port, args.workers))
+        url = f"http://{args.host}:{args.oracle_port}/"
+        banners.append((f"{url}sandbox/clock", f"Oracle Fusion REST: {url}fscmRestApi/resources/11.13.18.05/  "
+                        f"token: {url}oauth2/v1/token  client id: {args.oracle_client_id}  secret: {secret}"))
+    for (url, banner), proc in zip(banners, procs, strict=True):
+        if not _wait_up(url, proc):
+            print(f"error: the sandbox at {url} did not start", file=sys.stderr)
+            for p in procs:
+                p.kill()
+            return 1
+        print(banner, flush=True)
+    return _run_until_interrupted(procs)
+
+
+def _random_key(length: int) -> str:
+    return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(length))
 
 
 def _wait_up(url: str, proc, timeout: float = 60) -> bool:

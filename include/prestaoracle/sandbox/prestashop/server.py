@@ -33,28 +33,34 @@ def demo_rows() -> tuple[str, dict[str, list[dict]]]:
     return data["shop_name"], data["rows"]
 
 
-def prepare(db_url: str, spec: ShopSpec) -> dict[str, int]:
+def shop_rows(spec: ShopSpec) -> tuple[str, dict[str, list[dict]], list[dict]]:
+    """(shop name, rows per resource, bad rows injected): the data both emulators are seeded from."""
+    from prestaoracle.sandbox import faults
+
+    if spec.dataset == "demo":
+        name, rows = demo_rows()
+        return name, rows, []
+    from prestaoracle.sandbox.prestashop.generate import generate_shop
+
+    profile = faults.parse_faults(spec.faults)
+    shop = generate_shop(spec.orders, spec.seed, spec.start, spec.end, bad_rows=profile.bad_rows or None)
+    return "PrestaShop sandbox", shop.rows, shop.injected
+
+
+def prepare(db_url: str, spec: ShopSpec, data: tuple[str, dict[str, list[dict]], list[dict]] | None = None
+            ) -> dict[str, int]:
     """Load the store from scratch; returns the record count per resource."""
     from prestaoracle.sandbox import faults
 
-    profile = faults.parse_faults(spec.faults)
+    shop_name, rows, injected = data or shop_rows(spec)
     engine = store.create_engine(db_url)
     store.reset(engine)
     faults.create_tables(engine)
-    if spec.dataset == "demo":
-        shop_name, rows = demo_rows()
-        injected: list[dict] = []
-    else:
-        from prestaoracle.sandbox.prestashop.generate import generate_shop
-
-        shop = generate_shop(spec.orders, spec.seed, spec.start, spec.end, bad_rows=profile.bad_rows or None)
-        shop_name, rows, injected = "PrestaShop sandbox", shop.rows, shop.injected
     settings = {"ws_key": spec.ws_key, "shop_name": shop_name, "version": "8.1.2", "faults": spec.faults,
                 "seed": str(spec.seed)}
     counts = store.load(engine, rows, settings)
-    log = faults.InjectedLog(engine)
-    for item in injected:
-        log.add_bad_row(item["entity"], item["id"], item["kind"], item.get("detail", ""))
+    faults.InjectedLog(engine).add_bad_rows(
+        (item["entity"], item["id"], item["kind"], item.get("detail", "")) for item in injected)
     engine.dispose()
     return counts
 

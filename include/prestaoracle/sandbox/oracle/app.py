@@ -1,0 +1,407 @@
+"""The HTTP face of the Fusion emulator: token endpoint, ADF resources, batch, sandbox controls and faults.
+
+``create_app()`` is a factory so uvicorn can run several worker processes over one store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+from urllib.parse import parse_qsl
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from prestaoracle.sandbox import faults
+from prestaoracle.sandbox.oracle import adf, auth, clock, lifecycle, orders, rest, store
+from prestaoracle.sandbox.oracle.resources import CRM, FSCM, RESOURCES, VERSIONS, Resource
+
+ENV_DB_URL = "PRESTAORACLE_ORACLE_DB_URL"
+COLLECTION_TYPE = "application/vnd.oracle.adf.resourcecollection+json"
+ITEM_TYPE = "application/vnd.oracle.adf.resourceitem+json"
+JSON_BODY_TYPES = ("application/json", ITEM_TYPE, "application/vnd.oracle.adf.resourceitem+json")
+BATCH_TYPE = "application/vnd.oracle.adf.batch+json"
+ACCEPTABLE = ("*/*", "application/*", "application/json", "application/vnd.oracle.adf")
+ORACLE_FAULTS = {  # faults only an ERP pod shows: rate per request they apply to
+    "none": {"timeout_after_commit": 0.0, "token_expiry": 0.0},
+    "flaky": {"timeout_after_commit": 0.15, "token_expiry": 0.05},
+    "hostile": {"timeout_after_commit": 0.15, "token_expiry": 0.05},
+}
+
+
+class Answer(Exception):
+    """A finished response raised from deep inside a handler (errors, mostly)."""
+
+    def __init__(self, status: int, body: Any = None, content_type: str = ITEM_TYPE,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status, self.body, self.content_type, self.headers = status, body, content_type, headers or {}
+
+
+class Pod:
+    """One emulated Fusion pod over a store."""
+
+    def __init__(self, engine: sa.Engine, cfg: dict[str, str]) -> None:
+        self.engine = engine
+        self.seed = int(cfg.get("seed", "0"))
+        self.creds = auth.Credentials(cfg["client_id"], cfg["client_secret"], int(cfg.get("token_ttl", "3600")))
+        self.profile_name = faults.parse_faults(cfg.get("faults", "none")).name
+        self.rates = ORACLE_FAULTS.get(self.profile_name, ORACLE_FAULTS["none"])
+        self.counter = faults.AttemptCounter(engine)
+        self.log = faults.InjectedLog(engine)
+
+    # ---------------------------------------------------------------------------------------------- dispatch
+
+    def handle(self, method: str, root: str, rest_path: str, params: dict[str, str], headers: dict[str, str],
+               body: bytes, host: str) -> tuple[int, dict[str, str], bytes]:
+        version = adf.framework_version(headers)
+        accept = headers.get("accept")
+        try:
+            user = self._authenticate(method, rest_path, headers)
+            with self.engine.begin() as conn:
+                lifecycle.catch_up(conn, self.seed, clock.now(conn))
+            parts = [p for p in rest_path.split("/") if p]
+            if not parts or parts[0] not in VERSIONS:
+                raise adf.AdfError(404, "The requested resource version doesn't exist.")
+            base = f"{host}/{root}/resources/{parts[0]}"
+            _check_accept(accept)
+            if len(parts) == 1:
+                if method != "POST":
+                    raise adf.AdfError(405, f"Method {method} isn't allowed on the resource catalog.")
+                return self._batch(root, base, version, headers, body, user)
+            with self.engine.begin() as conn:
+                status, out_headers, payload, content_type = self.dispatch(
+                    conn, method, root, parts[1:], params, headers, body, base, version, user)
+            if self._timeout_after_commit(method, parts[1:], payload):
+                return 504, {"Content-Type": "text/html"}, b"<html><body><h1>504 Gateway Time-out</h1></body></html>"
+            out = b"" if payload is None else json.dumps(payload).encode()
+            return status, {"Content-Type": content_type, **out_headers}, out
+        except auth.AuthError as err:
+            return 401, {"WWW-Authenticate": err.challenge, "Content-Type": "text/plain"}, b"Unauthorized"
+        except adf.AdfError as err:
+            status, ctype, out = adf.render_error(err, version, accept)
+            return status, {"Content-Type": ctype}, out
+
+    def _authenticate(self, method: str, path: str, headers: dict[str, str]) -> str:
+        authorization = headers.get("authorization", "")
+        user = auth.check(self.engine, self.creds, authorization)
+        if authorization.lower().startswith("bearer ") and self.rates["token_expiry"]:
+            token = authorization[7:].strip()
+            uses = self.counter.next(f"token {token}")
+            # A seeded minority of tokens die early, after a seeded number of uses: "token expired mid-run".
+            if orders.stable_unit(self.seed, token[:12], "dies") < self.rates["token_expiry"] * 10:
+                life = 3 + int(orders.stable_unit(self.seed, token[:12], "life") * 20)
+                if uses == life:
+                    auth.revoke(self.engine, authorization)
+                    self.log.add_transport(faults.InjectedFault("token_expiry", uses, status=401),
+                                           f"{method} {path}")
+                    raise auth.AuthError("token expired")
+        return user
+
+    def _timeout_after_commit(self, method: str, parts: list[str], payload: Any) -> bool:
+        """The classic duplicate trap: the order is created, but the caller gets a 504."""
+        if method != "POST" or parts != ["salesOrdersForOrderHub"] or not isinstance(payload, dict):
+            return False
+        key = f"{payload.get('SourceTransactionSystem')}:{payload.get('SourceTransactionId')}"
+        if orders.stable_unit(self.seed, key, "504") >= self.rates["timeout_after_commit"]:
+            return False
+        if self.counter.next(f"504 {key}") != 1:
+            return False
+        self.log.add_transport(faults.InjectedFault("timeout_after_commit", 1, status=504), f"POST {key}")
+        return True
+
+    def dispatch(self, conn: sa.Connection, method: str, root: str, parts: list[str], params: dict[str, str],
+                 headers: dict[str, str], body: bytes, base: str, version: int,
+                 user: str) -> tuple[int, dict[str, str], Any, str]:
+        """One request inside a transaction: ``parts`` is the path after the version."""
+        ctx = rest.Ctx(base, version, params)
+        name = parts[0]
+        if root == FSCM and name == "availableQuantityDetails":
+            return self._available(conn, method, body, headers)
+        res = RESOURCES.get((root, name))
+        if res is None:
+            raise adf.AdfError(404, f"The resource {name} doesn't exist.")
+        if len(parts) == 1:
+            if method == "GET":
+                return 200, {}, rest.collection(conn, res, ctx, name), COLLECTION_TYPE
+            if method == "POST" and "POST" in res.methods:
+                return self._create(conn, res, headers, body, ctx, user)
+            raise adf.AdfError(405, f"Method {method} isn't allowed on {name}.")
+        row = self._find(conn, res, parts[1])
+        path = name
+        key: Any = parts[1]
+        parent: Resource = res
+        i = 2
+        while i < len(parts):
+            if parts[i] != "child" or i + 1 >= len(parts):
+                raise adf.AdfError(404, "The requested URL doesn't name a resource.")
+            child = parent.child(parts[i + 1])
+            if child is None:
+                raise adf.AdfError(404, f"The child {parts[i + 1]} doesn't exist.")
+            path = f"{path}/{adf.item_href('', '', key).lstrip('/')}/child/{child.accessor}"
+            scope = child.resource.table.c[child.fk] == row[child.parent_column]
+            if i + 2 >= len(parts):
+                if method != "GET":
+                    raise adf.AdfError(405, f"Method {method} isn't allowed on {child.accessor}.")
+                return 200, {}, rest.collection(conn, child.resource, ctx, path, scope), COLLECTION_TYPE
+            t = child.resource.table
+            key = parts[i + 2]
+            found = conn.execute(sa.select(t).where(scope, t.c[child.resource.key] == _key_value(child.resource, key),
+                                                    *[t.c[c] == v for c, v in child.resource.where])).first()
+            if found is None:
+                raise adf.AdfError(404, f"No {child.accessor} item with key {key} exists.")
+            row, parent = found._mapping, child.resource
+            i += 3
+        if method == "GET":
+            item = rest.item(conn, parent, row, ctx, path, key)
+            return 200, {"ETag": rest.change_indicator(row)}, item, ITEM_TYPE
+        if parent is not res:
+            raise adf.AdfError(405, f"Method {method} isn't allowed on a child item here.")
+        return self._modify(conn, res, row, method, headers, body, ctx, path, key, user)
+
+    def _find(self, conn: sa.Connection, res: Resource, key: str) -> Any:
+        if res.name == "salesOrdersForOrderHub":
+            row = orders.find_by_key(conn, key)
+        else:
+            t = res.table
+            try:
+                value = _key_value(res, key)
+            except ValueError:
+                value = None
+            row = conn.execute(sa.select(t).where(t.c[res.key] == value)).first() if value is not None else None
+        if row is None:
+            raise adf.AdfError(404, f"The {res.name} item with key {key} doesn't exist or you can't access it.")
+        return row._mapping
+
+    # ---------------------------------------------------------------------------------------------- writes
+
+    def _create(self, conn: sa.Connection, res: Resource, headers: dict[str, str], body: bytes, ctx: rest.Ctx,
+                user: str) -> tuple[int, dict[str, str], Any, str]:
+        payload = _json_body(headers, body)
+        now = clock.now(conn)
+        if res.name == "salesOrdersForOrderHub":
+            upsert = headers.get("upsert-mode", "").lower() == "true"
+            row, created = orders.create(conn, payload, now, self.seed, user, upsert=upsert)
+            key = f"{row.SourceTransactionSystem}:{row.SourceTransactionId}"
+        elif res.name == "accounts":
+            row, created = _create_account(conn, payload, now), True
+            key = row.PartyNumber
+        else:
+            row, created = _create_receipt(conn, payload, now), True
+            key = row.StandardReceiptId
+        item = rest.item(conn, res, row._mapping, ctx, res.name, key)
+        location = adf.item_href(ctx.base, res.name, key)
+        return (201 if created else 200), {"Location": location, "ETag": rest.change_indicator(row._mapping)}, \
+            item, ITEM_TYPE
+
+    def _modify(self, conn: sa.Connection, res: Resource, row: Any, method: str, headers: dict[str, str],
+                body: bytes, ctx: rest.Ctx, path: str, key: Any, user: str) -> tuple[int, dict[str, str], Any, str]:
+        if method not in res.methods or method not in ("PATCH", "DELETE"):
+            raise adf.AdfError(405, f"Method {method} isn't allowed on {res.name} items.")
+        if_match = headers.get("if-match")
+        if if_match and if_match.strip('"') != rest.change_indicator(row):
+            raise adf.AdfError(412, "The item was changed by another user; read it again before you change it.")
+        now = clock.now(conn)
+        if method == "DELETE":
+            if res.name != "salesOrdersForOrderHub":
+                raise adf.AdfError(405, f"Method DELETE isn't allowed on {res.name} items.")
+            orders.delete(conn, row)
+            return 204, {}, None, ITEM_TYPE
+        payload = _json_body(headers, body)
+        if res.name == "salesOrdersForOrderHub":
+            new = orders.patch(conn, row, payload, now, self.seed, user)
+        else:
+            new = _patch_plain(conn, res, row, payload, now)
+        item = rest.item(conn, res, new._mapping, ctx, path, key)
+        return 200, {"ETag": rest.change_indicator(new._mapping)}, item, ITEM_TYPE
+
+    def _available(self, conn: sa.Connection, method: str, body: bytes,
+                   headers: dict[str, str]) -> tuple[int, dict[str, str], Any, str]:
+        """``availableQuantityDetails``: a request/response resource, answered with on-hand, ATT and ATR."""
+        if method != "POST":
+            raise adf.AdfError(405, "availableQuantityDetails only answers POST.")
+        payload = _json_body(headers, body)
+        org, sku = payload.get("OrganizationCode"), payload.get("ItemNumber")
+        if not org or not sku:
+            raise adf.AdfError(400, "OrganizationCode and ItemNumber are required.", path="/ItemNumber")
+        t = store.ONHAND
+        row = conn.execute(sa.select(t).where(t.c.OrganizationCode == org, t.c.ItemNumber == sku)).first()
+        if row is None:
+            out = {**payload, "ReturnStatus": "ERROR", "ReturnMessage": f"The item {sku} doesn't exist in {org}."}
+            return 201, {}, out, ITEM_TYPE
+        available = max(0.0, row.PrimaryQuantity - (row._Reserved or 0))
+        out = {**payload, "QuantityOnhand": row.PrimaryQuantity, "AvailableToTransact": available,
+               "AvailableToReserve": available, "PrimaryUnitOfMeasure": "Each", "ReturnStatus": "SUCCESS"}
+        return 201, {}, out, ITEM_TYPE
+
+    def _batch(self, root: str, base: str, version: int, headers: dict[str, str], body: bytes,
+               user: str) -> tuple[int, dict[str, str], bytes]:
+        """Parts run in order in one transaction: the first failure rolls everything back."""
+        if not headers.get("content-type", "").startswith(BATCH_TYPE):
+            raise adf.AdfError(415, f"A batch request must be sent as {BATCH_TYPE}.")
+        try:
+            parts = json.loads(body)["parts"]
+            assert isinstance(parts, list)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            raise adf.AdfError(400, 'The batch body must be {"parts": [...]}.') from None
+        methods = {"create": "POST", "get": "GET", "update": "PATCH", "delete": "DELETE", "upsert": "POST"}
+        results: list[dict[str, Any]] = []
+        try:
+            with self.engine.begin() as conn:
+                for part in parts:
+                    op = part.get("operation")
+                    if op not in methods:
+                        raise _PartError(part, adf.AdfError(400, f"The batch operation {op} isn't supported."))
+                    part_headers = {"content-type": "application/json",
+                                    **({"upsert-mode": "true"} if op == "upsert" else {})}
+                    segs = [p for p in str(part.get("path", "")).split("?")[0].split("/") if p]
+                    try:
+                        _s, _h, payload, _c = self.dispatch(
+                            conn, methods[op], root, segs, {}, part_headers,
+                            json.dumps(part.get("payload") or {}).encode(), base, version, user)
+                    except adf.AdfError as err:
+                        raise _PartError(part, err) from None
+                    results.append({"id": part.get("id"), "path": part.get("path"), "operation": op,
+                                    "payload": payload})
+        except _PartError as failed:
+            _s, _c, text = adf.render_error(failed.error, max(version, 4), "application/json")
+            results = [{"id": failed.part.get("id"), "path": failed.part.get("path"),
+                        "operation": failed.part.get("operation"), "payload": json.loads(text)}]
+            return failed.error.status, {"Content-Type": BATCH_TYPE}, json.dumps({"parts": results}).encode()
+        return 200, {"Content-Type": BATCH_TYPE}, json.dumps({"parts": results}).encode()
+
+
+class _PartError(Exception):
+    def __init__(self, part: dict, error: adf.AdfError) -> None:
+        super().__init__(error.detail)
+        self.part, self.error = part, error
+
+
+def _check_accept(accept: str | None) -> None:
+    if not accept:
+        return
+    kinds = [a.split(";")[0].strip().lower() for a in accept.split(",")]
+    if not any(k.startswith(ACCEPTABLE) or k == "*/*" for k in kinds):
+        raise adf.AdfError(406, f"The media type {accept} can't be produced; ask for JSON.")
+
+
+def _json_body(headers: dict[str, str], body: bytes) -> Any:
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in JSON_BODY_TYPES:
+        raise adf.AdfError(415, f"The media type {ctype or '(none)'} isn't supported; send application/json.")
+    try:
+        return json.loads(body or b"{}")
+    except ValueError:
+        raise adf.AdfError(400, "The request body isn't valid JSON.") from None
+
+
+def _key_value(res: Resource, key: str) -> Any:
+    column = res.table.c[res.key]
+    return int(key) if isinstance(column.type, sa.BigInteger | sa.Integer) else key
+
+
+def _create_account(conn: sa.Connection, payload: Any, now: Any) -> Any:
+    if not isinstance(payload, dict) or not payload.get("OrganizationName"):
+        raise adf.AdfError(400, "A value is required for the attribute OrganizationName.", path="/OrganizationName")
+    t = store.ACCOUNTS
+    party_id = (conn.execute(sa.select(sa.func.max(t.c.PartyId))).scalar() or 1000) + 1
+    cols = {c.name for c in t.columns if not c.name.startswith("_")}
+    values = {k: v for k, v in payload.items() if k in cols}
+    stamp = clock.iso(now)
+    values.update(PartyId=party_id, PartyNumber=str(party_id), Status=values.get("Status") or "A",
+                  CreationDate=stamp, LastUpdateDate=stamp)
+    conn.execute(t.insert().values(**values))
+    return conn.execute(sa.select(t).where(t.c.PartyId == party_id)).one()
+
+
+def _create_receipt(conn: sa.Connection, payload: Any, now: Any) -> Any:
+    required = ("ReceiptNumber", "ReceiptMethod", "BusinessUnit", "Amount", "Currency")
+    if not isinstance(payload, dict):
+        raise adf.AdfError(400, "The request body must be a JSON object.")
+    for attr in required:
+        if payload.get(attr) in (None, ""):
+            raise adf.AdfError(400, f"A value is required for the attribute {attr}.", path=f"/{attr}")
+    t = store.RECEIPTS
+    receipt_id = store.next_ids(conn, "StandardReceiptId")[0]
+    stamp = clock.iso(now)
+    cols = {c.name for c in t.columns if not c.name.startswith("_")}
+    values = {k: v for k, v in payload.items() if k in cols}
+    values.update(StandardReceiptId=receipt_id, Amount=float(payload["Amount"]),
+                  UnappliedAmount=float(payload["Amount"]), State="Confirmed", Status="UNAPP",
+                  ReceiptDate=payload.get("ReceiptDate") or stamp[:10], AccountingDate=stamp[:10],
+                  CreationDate=stamp, LastUpdateDate=stamp)
+    conn.execute(t.insert().values(**values))
+    return conn.execute(sa.select(t).where(t.c.StandardReceiptId == receipt_id)).one()
+
+
+def _patch_plain(conn: sa.Connection, res: Resource, row: Any, payload: Any, now: Any) -> Any:
+    if not isinstance(payload, dict):
+        raise adf.AdfError(400, "The request body must be a JSON object.")
+    for k in payload:
+        attr = res.attr_map.get(k)
+        if attr is None or not attr.updatable or k in (res.key, "CreationDate", "LastUpdateDate"):
+            raise adf.AdfError(400, f"The attribute {k} can't be updated.", path=f"/{k}")
+    t = res.table
+    conn.execute(t.update().where(t.c[res.key] == row[res.key]).values(**payload, LastUpdateDate=clock.iso(now)))
+    return conn.execute(sa.select(t).where(t.c[res.key] == row[res.key])).one()
+
+
+def make_app(pod: Pod, profile: faults.FaultProfile) -> FastAPI:
+    app = FastAPI(title="Oracle Fusion sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.post("/oauth2/v1/token")
+    async def token(request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        try:
+            body = await run_in_threadpool(auth.issue_token, pod.engine, pod.creds,
+                                           request.headers.get("authorization", ""), form)
+        except auth.TokenError as err:
+            return JSONResponse(err.body, status_code=err.status)
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    async def resources(request: Request) -> Response:
+        if request.path_params["root"] not in (FSCM, CRM):
+            return Response(b"Not Found", status_code=404, media_type="text/plain")
+        params = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        method = request.method
+        if method == "POST" and headers.get("x-http-method-override"):
+            method = headers["x-http-method-override"].upper()
+        host = f"{request.url.scheme}://{request.url.netloc}"
+        status, out_headers, body = await run_in_threadpool(
+            pod.handle, method, request.path_params["root"], request.path_params["rest"], params, headers,
+            await request.body(), host)
+        ctype = out_headers.pop("Content-Type", ITEM_TYPE)
+        return Response(body, status_code=status, headers=out_headers, media_type=ctype)
+
+    app.add_api_route("/{root}/resources/{rest:path}", resources,
+                      methods=["GET", "POST", "PATCH", "DELETE", "PUT"], include_in_schema=False)
+
+    @app.get("/sandbox/clock")
+    def get_clock() -> dict:
+        with pod.engine.connect() as conn:
+            return {"now": clock.iso(clock.now(conn))}
+
+    @app.post("/sandbox/clock/advance")
+    def advance(minutes: float = 0) -> dict:
+        with pod.engine.begin() as conn:
+            new = clock.advance(conn, minutes)
+            steps = lifecycle.catch_up(conn, pod.seed, new)
+        return {"now": clock.iso(new), "steps": steps}
+
+    app.include_router(faults.injected_router(pod.log))
+    if profile.transport_active:
+        app.add_middleware(faults.FaultMiddleware, profile=profile, seed=pod.seed, engine=pod.engine,
+                           prefixes=(f"/{FSCM}/", f"/{CRM}/"), log=pod.log)
+    return app
+
+
+def create_app(db_url: str | None = None) -> FastAPI:
+    engine = store.create_engine(db_url or os.environ[ENV_DB_URL])
+    cfg = store.get_settings(engine)
+    profile = faults.parse_faults(cfg.get("faults", "none"))
+    return make_app(Pod(engine, cfg), profile)

@@ -1,0 +1,211 @@
+"""The living order: what happens to a submitted order as the sandbox clock moves.
+
+OPEN order, lines AWAITING_SHIPPING → lines SHIPPED (shipment lines with carrier and tracking number; lines that
+stock cannot cover are BACKORDERED and ship later, some orders ship in two parts) → AWAITING_BILLING → BILLED with a
+receivables invoice whose lines carry the order number → for most orders a standard receipt pays the invoice and
+the order CLOSES. On-hand falls by what ships; price lists change a little every day. Every change stamps
+``LastUpdateDate`` with the sandbox clock. All choices are fixed by the seed, so runs replay.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from prestaoracle.sandbox.oracle import clock, contract, store
+from prestaoracle.sandbox.oracle.orders import STATUS_NAMES, stable_unit
+
+CARRIERS = (("UPS", "1Z{n:016d}"), ("DHL Express", "JD{n:018d}"), ("La Poste Colissimo", "6A{n:011d}"))
+
+
+def catch_up(conn: sa.Connection, seed: int, now: datetime) -> int:
+    """Run every lifecycle step due by ``now`` in time order; returns how many steps ran."""
+    o = store.ORDERS
+    done = 0
+    while True:
+        due = list(conn.execute(
+            sa.select(o).where(o.c._NextStepAt.is_not(None), o.c._NextStepAt <= clock.iso(now))
+            .order_by(o.c._NextStepAt, o.c.HeaderId).limit(200)))
+        if not due:
+            break
+        for order in due:
+            at = clock.parse(order._NextStepAt)
+            STEPS[order._Step](conn, seed, order, at)
+            done += 1
+    _change_prices(conn, seed, now)
+    return done
+
+
+def _set(conn: sa.Connection, order: sa.Row, at: datetime, step: str | None, delay_minutes: float = 0,
+         **values: object) -> None:
+    next_at = clock.iso(at + timedelta(minutes=delay_minutes)) if step else None
+    conn.execute(store.ORDERS.update().where(store.ORDERS.c.HeaderId == order.HeaderId).values(
+        _Step=step, _NextStepAt=next_at, LastUpdateDate=clock.iso(at), **values))
+
+
+def _lines(conn: sa.Connection, order: sa.Row, *statuses: str) -> list[sa.Row]:
+    t = store.ORDER_LINES
+    return list(conn.execute(sa.select(t).where(t.c.HeaderId == order.HeaderId, t.c.StatusCode.in_(statuses))
+                             .order_by(t.c.LineNumber)))
+
+
+def _available(conn: sa.Connection, sku: str, org: str) -> sa.Row | None:
+    t = store.ONHAND
+    return conn.execute(sa.select(t).where(t.c.ItemNumber == sku, t.c.OrganizationCode == org)).first()
+
+
+def _ship(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
+    """Pick, pack and ship what stock allows; a seeded few orders ship their last line in a second parcel."""
+    org = order.RequestedFulfillmentOrganizationCode or "M1"
+    lines = _lines(conn, order, "AWAITING_SHIPPING", "BACKORDERED")
+    split = len(lines) > 1 and stable_unit(seed, order.HeaderId, "split") < contract.SPLIT_SHIPMENT_RATE
+    if split and not _lines(conn, order, "SHIPPED"):
+        lines = lines[:-1]
+    shippable = []
+    for line in lines:
+        onhand = _available(conn, line.ProductNumber, org)
+        remaining = line.OrderedQuantity - (line.ShippedQuantity or 0)
+        have = max(0.0, (onhand.PrimaryQuantity if onhand else 0) - (onhand._Reserved if onhand else 0))
+        qty = min(remaining, have)
+        if qty <= 0:
+            conn.execute(store.ORDER_LINES.update().where(store.ORDER_LINES.c.LineId == line.LineId).values(
+                StatusCode="BACKORDERED", Status=STATUS_NAMES["BACKORDERED"], LastUpdateDate=clock.iso(at)))
+            continue
+        shippable.append((line, qty, remaining, onhand))
+    if shippable:
+        _make_shipment(conn, seed, order, at, org, shippable)
+    open_lines = _lines(conn, order, "AWAITING_SHIPPING", "BACKORDERED")
+    if open_lines:
+        backordered = any(line.StatusCode == "BACKORDERED" for line in open_lines)
+        if backordered:
+            _restock(conn, order, org, at, open_lines)
+        _set(conn, order, at, "ship", contract.BACKORDER_RETRY_MINUTES if backordered else contract.SPLIT_GAP_MINUTES)
+    else:
+        _set(conn, order, at, "bill", contract.BILL_AFTER_MINUTES)
+
+
+def _make_shipment(conn: sa.Connection, seed: int, order: sa.Row, at: datetime, org: str,
+                   shippable: list[tuple[sa.Row, float, float, sa.Row]]) -> None:
+    stamp = clock.iso(at)
+    shipment_id = store.next_ids(conn, "ShipmentId")[0]
+    carrier, pattern = CARRIERS[int(stable_unit(seed, order.HeaderId, shipment_id, "carrier") * len(CARRIERS))]
+    tracking = pattern.format(n=int(stable_unit(seed, shipment_id, "tracking") * 10**11))
+    conn.execute(store.SHIPMENTS.insert().values(
+        ShipmentId=shipment_id, Shipment=str(shipment_id), OrganizationCode=org, ShipmentStatusCode="CLOSED",
+        Carrier=carrier, ShipMethod=f"{carrier} Standard", Waybill=tracking, ActualShipDate=stamp,
+        CreationDate=stamp, LastUpdateDate=stamp))
+    line_ids = store.next_ids(conn, "ShipmentLine", len(shippable))
+    for (line, qty, remaining, onhand), sl_id in zip(shippable, line_ids, strict=True):
+        full = qty >= remaining
+        conn.execute(store.SHIPMENT_LINES.insert().values(
+            ShipmentLine=sl_id, Order=order.OrderNumber, OrderLine=str(line.LineNumber), OrderSchedule="1",
+            OrderTypeCode=order.TransactionTypeCode, SourceOrder=order.SourceTransactionNumber,
+            SourceOrderId=order.SourceTransactionId, SourceOrderLine=line.SourceTransactionLineNumber,
+            SourceOrderLineId=line.SourceTransactionLineId, SourceOrderFulfillmentLineId=line.FulfillLineId,
+            InventoryItemId=line.ProductId, Item=line.ProductNumber, RequestedQuantity=remaining,
+            RequestedQuantityUOMCode=line.OrderedUOMCode, ShippedQuantity=qty,
+            BackorderedQuantity=0 if full else remaining - qty, ShipmentId=shipment_id, Shipment=str(shipment_id),
+            LineStatusCode="C", LineStatus="Shipped", TrackingNumber=tracking, Carrier=carrier, ActualShipDate=stamp,
+            ScheduledShipDate=stamp, OrganizationCode=org, LastUpdateDate=stamp))
+        status = "SHIPPED" if full else "BACKORDERED"
+        conn.execute(store.ORDER_LINES.update().where(store.ORDER_LINES.c.LineId == line.LineId).values(
+            ShippedQuantity=(line.ShippedQuantity or 0) + qty, StatusCode=status, Status=STATUS_NAMES[status],
+            ActualShipDate=stamp, LastUpdateDate=stamp))
+        conn.execute(store.ONHAND.update().where(store.ONHAND.c._Id == onhand._Id).values(
+            PrimaryQuantity=store.ONHAND.c.PrimaryQuantity - qty, LastUpdateDate=stamp))
+
+
+def _restock(conn: sa.Connection, order: sa.Row, org: str, at: datetime, lines: list[sa.Row]) -> None:
+    """A purchase receipt arrives for what is backordered, so backorders clear on the next attempt."""
+    for line in lines:
+        onhand = _available(conn, line.ProductNumber, org)
+        if onhand is not None:
+            need = line.OrderedQuantity - (line.ShippedQuantity or 0)
+            conn.execute(store.ONHAND.update().where(store.ONHAND.c._Id == onhand._Id).values(
+                PrimaryQuantity=store.ONHAND.c.PrimaryQuantity + need + contract.RESTOCK_EXTRA,
+                LastUpdateDate=clock.iso(at + timedelta(minutes=contract.BACKORDER_RETRY_MINUTES - 1))))
+
+
+def _bill(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
+    """AutoInvoice: one receivables invoice per order, its lines carrying the sales order number."""
+    stamp = clock.iso(at)
+    lines = _lines(conn, order, "SHIPPED")
+    conn.execute(store.ORDER_LINES.update().where(store.ORDER_LINES.c.HeaderId == order.HeaderId,
+                                                  store.ORDER_LINES.c.StatusCode == "SHIPPED").values(
+        StatusCode="BILLED", Status=STATUS_NAMES["BILLED"], LastUpdateDate=stamp))
+    trx_id = store.next_ids(conn, "CustomerTransactionId")[0]
+    amount = round(sum(line.OrderedQuantity * line.UnitSellingPrice for line in lines), 2)
+    ship = conn.execute(sa.select(store.SHIPMENT_LINES).where(store.SHIPMENT_LINES.c.Order == order.OrderNumber)
+                        .order_by(store.SHIPMENT_LINES.c.ShipmentLine.desc())).first()
+    conn.execute(store.INVOICES.insert().values(
+        CustomerTransactionId=trx_id, TransactionNumber=str(store.next_ids(conn, "TransactionNumber")[0]),
+        TransactionDate=stamp[:10], AccountingDate=stamp[:10], TransactionType="Invoice",
+        TransactionSource="Distributed Order Orchestration", BusinessUnit=order.BusinessUnitName,
+        BillToCustomerNumber=order.BuyingPartyNumber, BillToCustomerName=order.BuyingPartyName,
+        InvoiceCurrencyCode=order.TransactionalCurrencyCode, InvoiceStatus="Complete", PaymentTerms="30 Net",
+        DueDate=(at + timedelta(days=30)).strftime("%Y-%m-%d"), EnteredAmount=amount, InvoiceBalanceAmount=amount,
+        PurchaseOrder=order.CustomerPONumber, CrossReference=order.SourceTransactionNumber,
+        ShipDate=ship.ActualShipDate if ship else None, Carrier=ship.Carrier if ship else None,
+        CreationDate=stamp, LastUpdateDate=stamp))
+    ids = store.next_ids(conn, "CustomerTransactionLineId", len(lines))
+    conn.execute(store.INVOICE_LINES.insert(), [{
+        "CustomerTransactionLineId": line_id, "CustomerTransactionId": trx_id, "LineNumber": n,
+        "ItemNumber": line.ProductNumber, "Description": line.ProductDescription, "Quantity": line.OrderedQuantity,
+        "UnitSellingPrice": line.UnitSellingPrice, "LineAmount": round(line.OrderedQuantity * line.UnitSellingPrice, 2),
+        "SalesOrder": order.OrderNumber, "SalesOrderLine": str(line.LineNumber),
+        "SalesOrderDate": order.TransactionOn or order.CreationDate,
+    } for n, (line, line_id) in enumerate(zip(lines, ids, strict=True), start=1)])
+    pays = stable_unit(seed, order.HeaderId, "pays") < contract.PAID_RATE
+    if pays:
+        days = contract.PAY_AFTER_DAYS[0] + stable_unit(seed, order.HeaderId, "paydays") * (
+            contract.PAY_AFTER_DAYS[1] - contract.PAY_AFTER_DAYS[0])
+        _set(conn, order, at, "pay", days * 24 * 60)
+    else:
+        _set(conn, order, at, None)
+
+
+def _pay(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
+    """A standard receipt for the invoice's balance; applied, it closes the order."""
+    stamp = clock.iso(at)
+    inv = conn.execute(sa.select(store.INVOICES).where(store.INVOICES.c.CrossReference == order.SourceTransactionNumber,
+                                                       store.INVOICES.c.BillToCustomerNumber == order.BuyingPartyNumber)
+                       .order_by(store.INVOICES.c.CustomerTransactionId.desc())).first()
+    if inv is not None and inv.InvoiceBalanceAmount > 0:
+        receipt_id = store.next_ids(conn, "StandardReceiptId")[0]
+        conn.execute(store.RECEIPTS.insert().values(
+            StandardReceiptId=receipt_id, ReceiptNumber=f"RCPT-{receipt_id}", ReceiptMethod="Manual",
+            BusinessUnit=order.BusinessUnitName, Amount=inv.InvoiceBalanceAmount, Currency=inv.InvoiceCurrencyCode,
+            ReceiptDate=stamp[:10], AccountingDate=stamp[:10], State="Cleared", Status="APP",
+            CustomerAccountNumber=order.BuyingPartyNumber, CustomerSite=None, UnappliedAmount=0,
+            _AppliedInvoiceId=inv.CustomerTransactionId, CreationDate=stamp, LastUpdateDate=stamp))
+        conn.execute(store.INVOICES.update().where(store.INVOICES.c.CustomerTransactionId == inv.CustomerTransactionId)
+                     .values(InvoiceBalanceAmount=0, LastUpdateDate=stamp))
+    conn.execute(store.ORDER_LINES.update().where(store.ORDER_LINES.c.HeaderId == order.HeaderId).values(
+        StatusCode="CLOSED", Status=STATUS_NAMES["CLOSED"], LastUpdateDate=stamp))
+    _set(conn, order, at, None, StatusCode="CLOSED", Status=STATUS_NAMES["CLOSED"])
+
+
+STEPS = {"ship": _ship, "bill": _bill, "pay": _pay}
+
+
+def _change_prices(conn: sa.Connection, seed: int, now: datetime) -> None:
+    """Each full day on the clock, a seeded handful of list prices move (and say so in LastUpdateDate)."""
+    cfg = {r.name: r.value for r in conn.execute(sa.select(store.SETTINGS).where(
+        store.SETTINGS.c.name == "prices_changed_through"))}
+    last = clock.parse(cfg["prices_changed_through"]) if cfg else now
+    if not cfg:
+        store.put_settings(conn, {"prices_changed_through": clock.iso(now)})
+        return
+    charges = store.PRICE_LIST_CHARGES
+    ids = [r[0] for r in conn.execute(sa.select(charges.c.PriceListChargeId).order_by(charges.c.PriceListChargeId))]
+    day = last
+    while ids and day + timedelta(days=1) <= now:
+        day += timedelta(days=1)
+        for k in range(contract.PRICE_CHANGES_PER_DAY):
+            charge_id = ids[int(stable_unit(seed, day.date(), k, "price") * len(ids))]
+            factor = 1 + (stable_unit(seed, day.date(), k, "pct") - 0.5) / 10
+            conn.execute(charges.update().where(charges.c.PriceListChargeId == charge_id).values(
+                BasePrice=sa.func.round(charges.c.BasePrice * factor, 2), LastUpdateDate=clock.iso(day)))
+    if day != last:
+        store.put_settings(conn, {"prices_changed_through": clock.iso(day)})

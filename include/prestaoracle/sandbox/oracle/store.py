@@ -1,0 +1,251 @@
+"""The emulated Fusion pod's database: one SQL table per REST resource, columns named like Oracle's attributes.
+
+Attribute names follow the reference (``shared/reference/oracle-fusion-and-ebs.md`` §1.3–1.9). Columns whose
+name starts with ``_`` are the emulator's own bookkeeping and never leave the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+METADATA = sa.MetaData()
+
+S, INT, N, D = sa.Text, sa.BigInteger, sa.Float, sa.Text  # datetimes are ISO strings in UTC, as the API prints them
+
+
+def _t(name: str, *cols: sa.Column, indexes: tuple[tuple[str, ...], ...] = ()) -> sa.Table:
+    table = sa.Table(name, METADATA, *cols)
+    for i, idx in enumerate(indexes):
+        sa.Index(f"ix_{name}_{i}", *(table.c[c] for c in idx))
+    return table
+
+
+def _c(name: str, type_: Any, pk: bool = False) -> sa.Column:
+    return sa.Column(name, type_(), primary_key=pk, autoincrement=False, nullable=not pk)
+
+
+ORDERS = _t(
+    "fusion_orders",
+    _c("HeaderId", INT, pk=True), _c("OrderNumber", S), _c("SourceTransactionNumber", S),
+    _c("SourceTransactionSystem", S), _c("SourceTransactionId", S), _c("SourceTransactionRevisionNumber", INT),
+    _c("BusinessUnitId", INT), _c("BusinessUnitName", S), _c("BuyingPartyId", INT), _c("BuyingPartyNumber", S),
+    _c("BuyingPartyName", S), _c("TransactionalCurrencyCode", S), _c("TransactionTypeCode", S),
+    _c("TransactionOn", D), _c("RequestedShipDate", D), _c("RequestedFulfillmentOrganizationId", INT),
+    _c("RequestedFulfillmentOrganizationCode", S), _c("CustomerPONumber", S), _c("FreezePriceFlag", INT),
+    _c("SubmittedFlag", INT), _c("StatusCode", S), _c("Status", S), _c("OnHoldFlag", INT), _c("CanceledFlag", INT),
+    _c("TotalAmount", N), _c("CreatedBy", S), _c("CreationDate", D), _c("LastUpdatedBy", S),
+    _c("LastUpdateDate", D), _c("SubmittedDate", D), _c("SubmittedBy", S),
+    # The lifecycle's own bookkeeping: which step comes next, and when on the sandbox clock.
+    _c("_Step", S), _c("_NextStepAt", D),
+    indexes=(("SourceTransactionSystem", "SourceTransactionId"), ("LastUpdateDate",), ("StatusCode",),
+             ("OrderNumber",), ("_NextStepAt",)),
+)
+
+ORDER_LINES = _t(
+    "fusion_order_lines",
+    _c("LineId", INT, pk=True), _c("HeaderId", INT), _c("FulfillLineId", INT), _c("LineNumber", INT),
+    _c("DisplayLineNumber", S), _c("SourceTransactionLineId", S), _c("SourceTransactionLineNumber", S),
+    _c("SourceTransactionScheduleId", S), _c("SourceScheduleNumber", S), _c("TransactionCategoryCode", S),
+    _c("ProductId", INT), _c("ProductNumber", S), _c("ProductDescription", S), _c("OrderedQuantity", N),
+    _c("OrderedUOMCode", S), _c("UnitListPrice", N), _c("UnitSellingPrice", N), _c("ExtendedAmount", N),
+    _c("ShippedQuantity", N), _c("CanceledQuantity", N), _c("StatusCode", S), _c("Status", S),
+    _c("RequestedShipDate", D), _c("ScheduleShipDate", D), _c("ActualShipDate", D), _c("CreationDate", D),
+    _c("LastUpdateDate", D),
+    indexes=(("HeaderId",), ("StatusCode",)),
+)
+
+ORDER_PARTIES = _t(
+    "fusion_order_parties",  # billToCustomer and shipToCustomer children, told apart by _role
+    _c("_Id", INT, pk=True), _c("_role", S), _c("HeaderId", INT), _c("PartyId", INT), _c("PartyName", S),
+    _c("CustomerAccountId", INT), _c("AccountNumber", S), _c("SiteId", INT), _c("SiteUseId", INT), _c("Address1", S),
+    _c("Address2", S), _c("City", S), _c("PostalCode", S), _c("Country", S), _c("FirstName", S),
+    _c("LastName", S), _c("Email", S),
+    indexes=(("HeaderId",),),
+)
+
+ACCOUNTS = _t(
+    "fusion_accounts",
+    _c("PartyId", INT, pk=True), _c("PartyNumber", S), _c("OrganizationName", S), _c("PartyType", S),
+    _c("FirstName", S), _c("LastName", S), _c("EmailAddress", S), _c("PhoneNumber", S), _c("Address1", S),
+    _c("City", S), _c("PostalCode", S), _c("Country", S), _c("CustomerAccountId", INT), _c("AccountNumber", S),
+    _c("SiteUseId", INT), _c("CurrencyCode", S), _c("CreditLimit", N), _c("Status", S), _c("SourceSystem", S),
+    _c("SourceSystemReferenceValue", S), _c("CreationDate", D), _c("LastUpdateDate", D),
+    indexes=(("PartyNumber",), ("EmailAddress",), ("LastUpdateDate",)),
+)
+
+ITEMS = _t(
+    "fusion_items",
+    _c("ItemId", INT, pk=True), _c("ItemNumber", S), _c("ItemDescription", S), _c("OrganizationId", INT),
+    _c("OrganizationCode", S), _c("ItemStatusValue", S), _c("PrimaryUOMCode", S),
+    _c("CustomerOrderEnabledFlag", INT), _c("CreationDate", D), _c("LastUpdateDate", D),
+    indexes=(("ItemNumber",),),
+)
+
+ONHAND = _t(
+    "fusion_onhand",
+    _c("_Id", INT, pk=True), _c("OrganizationId", INT), _c("OrganizationCode", S), _c("InventoryItemId", INT),
+    _c("ItemNumber", S), _c("ItemDescription", S), _c("Revision", S), _c("SubinventoryCode", S),
+    _c("SummaryLevel", S), _c("PrimaryUOMCode", S), _c("PrimaryQuantity", N), _c("_Reserved", N),
+    _c("LastUpdateDate", D),
+    indexes=(("ItemNumber", "OrganizationCode"),),
+)
+
+PRICE_LISTS = _t(
+    "fusion_price_lists",
+    _c("PriceListId", INT, pk=True), _c("PriceListName", S), _c("PriceListTypeCode", S), _c("BusinessUnitId", INT),
+    _c("BusinessUnit", S), _c("CurrencyCode", S), _c("StatusCode", S), _c("StartDate", D), _c("EndDate", D),
+    _c("PricingChargeDefinitionCode", S), _c("LineTypeCode", S), _c("CalculationMethodCode", S),
+    _c("LastUpdateDate", D),
+)
+
+PRICE_LIST_ITEMS = _t(
+    "fusion_price_list_items",
+    _c("PriceListItemId", INT, pk=True), _c("PriceListId", INT), _c("Item", S), _c("ItemId", INT),
+    _c("ItemLevelCode", S), _c("PricingUOMCode", S), _c("PrimaryPricingUOM", S), _c("LineTypeCode", S),
+    _c("LastUpdateDate", D),
+    indexes=(("PriceListId", "Item"),),
+)
+
+PRICE_LIST_CHARGES = _t(
+    "fusion_price_list_charges",
+    _c("PriceListChargeId", INT, pk=True), _c("PriceListItemId", INT), _c("PricingChargeDefinitionCode", S),
+    _c("CalculationMethodCode", S), _c("BasePrice", N), _c("StartDate", D), _c("EndDate", D),
+    _c("ChargeLineNumber", INT), _c("AllowManualAdjustment", S), _c("LastUpdateDate", D),
+    indexes=(("PriceListItemId",),),
+)
+
+SHIPMENTS = _t(
+    "fusion_shipments",
+    _c("ShipmentId", INT, pk=True), _c("Shipment", S), _c("OrganizationCode", S), _c("ShipmentStatusCode", S),
+    _c("Carrier", S), _c("ShipMethod", S), _c("Waybill", S), _c("ActualShipDate", D), _c("CreationDate", D),
+    _c("LastUpdateDate", D),
+)
+
+SHIPMENT_LINES = _t(
+    "fusion_shipment_lines",
+    _c("ShipmentLine", INT, pk=True), _c("Order", S), _c("OrderLine", S), _c("OrderSchedule", S),
+    _c("OrderTypeCode", S), _c("SourceOrder", S), _c("SourceOrderId", S), _c("SourceOrderLine", S),
+    _c("SourceOrderLineId", S), _c("SourceOrderFulfillmentLineId", INT), _c("InventoryItemId", INT), _c("Item", S),
+    _c("RequestedQuantity", N), _c("RequestedQuantityUOMCode", S), _c("ShippedQuantity", N),
+    _c("BackorderedQuantity", N), _c("ShipmentId", INT), _c("Shipment", S), _c("LineStatusCode", S),
+    _c("LineStatus", S), _c("TrackingNumber", S), _c("Carrier", S), _c("ActualShipDate", D),
+    _c("ScheduledShipDate", D), _c("OrganizationCode", S), _c("LastUpdateDate", D),
+    indexes=(("Order",), ("SourceOrder",), ("LastUpdateDate",)),
+)
+
+INVOICES = _t(
+    "fusion_invoices",
+    _c("CustomerTransactionId", INT, pk=True), _c("TransactionNumber", S), _c("TransactionDate", D),
+    _c("AccountingDate", D), _c("TransactionType", S), _c("TransactionSource", S), _c("BusinessUnit", S),
+    _c("BillToCustomerNumber", S), _c("BillToCustomerName", S), _c("InvoiceCurrencyCode", S),
+    _c("InvoiceStatus", S), _c("PaymentTerms", S), _c("DueDate", D), _c("EnteredAmount", N),
+    _c("InvoiceBalanceAmount", N), _c("PurchaseOrder", S), _c("CrossReference", S), _c("ShipDate", D),
+    _c("Carrier", S), _c("CreationDate", D), _c("LastUpdateDate", D),
+    indexes=(("LastUpdateDate",), ("PurchaseOrder",)),
+)
+
+INVOICE_LINES = _t(
+    "fusion_invoice_lines",
+    _c("CustomerTransactionLineId", INT, pk=True), _c("CustomerTransactionId", INT), _c("LineNumber", INT),
+    _c("ItemNumber", S), _c("Description", S), _c("Quantity", N), _c("UnitSellingPrice", N),
+    _c("LineAmount", N), _c("SalesOrder", S), _c("SalesOrderLine", S), _c("SalesOrderDate", D),
+    indexes=(("CustomerTransactionId",), ("SalesOrder",)),
+)
+
+RECEIPTS = _t(
+    "fusion_receipts",
+    _c("StandardReceiptId", INT, pk=True), _c("ReceiptNumber", S), _c("ReceiptMethod", S), _c("BusinessUnit", S),
+    _c("Amount", N), _c("Currency", S), _c("ReceiptDate", D), _c("AccountingDate", D), _c("State", S),
+    _c("Status", S), _c("CustomerAccountNumber", S), _c("CustomerSite", S), _c("UnappliedAmount", N),
+    _c("_AppliedInvoiceId", INT), _c("CreationDate", D), _c("LastUpdateDate", D),
+    indexes=(("LastUpdateDate",),),
+)
+
+TOKENS = _t(
+    "fusion_tokens",
+    sa.Column("access_token", sa.String(80), primary_key=True), sa.Column("client_id", sa.Text()),
+    sa.Column("expires_at", sa.Float()), sa.Column("revoked", sa.Integer(), default=0),
+)
+
+SETTINGS = _t("fusion_settings", sa.Column("name", sa.String(64), primary_key=True), sa.Column("value", sa.Text()))
+
+COUNTERS = _t("fusion_counters", sa.Column("name", sa.String(64), primary_key=True),
+              sa.Column("value", sa.BigInteger()))
+
+FIRST_IDS = {
+    "HeaderId": 300100560000001, "LineId": 300100560500001, "FulfillLineId": 300100561000001,
+    "OrderNumber": 520001, "PartyRow": 1, "ShipmentId": 3001001, "ShipmentLine": 4001001,
+    "CustomerTransactionId": 300100170000001, "CustomerTransactionLineId": 300100171000001,
+    "TransactionNumber": 110001, "StandardReceiptId": 300100153100001,
+}
+
+
+def create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def reset(engine: Engine) -> None:
+    METADATA.drop_all(engine)
+    METADATA.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(COUNTERS.insert(), [{"name": k, "value": v - 1} for k, v in FIRST_IDS.items()])
+
+
+def next_ids(conn: sa.Connection, name: str, n: int = 1) -> list[int]:
+    """Reserve ``n`` ids atomically, so concurrent workers never hand out the same key."""
+    end = conn.execute(
+        COUNTERS.update().where(COUNTERS.c.name == name).values(value=COUNTERS.c.value + n).returning(COUNTERS.c.value)
+    ).scalar_one()
+    return list(range(end - n + 1, end + 1))
+
+
+def load(engine: Engine, rows: dict[str, list[dict]]) -> dict[str, int]:
+    """Bulk-insert seeded rows per table name; moves the id counters past what was loaded."""
+    counts = {}
+    with engine.begin() as conn:
+        for name, records in rows.items():
+            table = METADATA.tables[name]
+            cols = [c.name for c in table.columns]
+            for i in range(0, len(records), 5000):
+                conn.execute(table.insert(), [{c: r.get(c) for c in cols} for r in records[i : i + 5000]])
+            counts[name] = len(records)
+        for counter, (table_name, col) in COUNTER_COLUMNS.items():
+            top = conn.execute(sa.select(sa.func.max(METADATA.tables[table_name].c[col]))).scalar()
+            if top is not None:
+                conn.execute(COUNTERS.update().where(COUNTERS.c.name == counter, COUNTERS.c.value < int(top))
+                             .values(value=int(top)))
+    return counts
+
+
+COUNTER_COLUMNS = {
+    "HeaderId": ("fusion_orders", "HeaderId"), "LineId": ("fusion_order_lines", "LineId"),
+    "ShipmentId": ("fusion_shipments", "ShipmentId"), "ShipmentLine": ("fusion_shipment_lines", "ShipmentLine"),
+    "CustomerTransactionId": ("fusion_invoices", "CustomerTransactionId"),
+    "CustomerTransactionLineId": ("fusion_invoice_lines", "CustomerTransactionLineId"),
+    "StandardReceiptId": ("fusion_receipts", "StandardReceiptId"),
+}
+
+
+def get_settings(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return {r.name: r.value for r in conn.execute(sa.select(SETTINGS))}
+
+
+def put_settings(conn: sa.Connection, values: dict[str, str]) -> None:
+    for k, v in values.items():
+        conn.execute(SETTINGS.delete().where(SETTINGS.c.name == k))
+        conn.execute(SETTINGS.insert().values(name=k, value=v))
