@@ -5,8 +5,16 @@ Kept small on purpose; anything bigger goes in ``tests/support/``.
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 from pathlib import Path
+
+# Airflow reads its home and config at import: give every test process a private, example-free home before any
+# test imports it, so no test touches ~/airflow or depends on another's metadata.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="prestaoracle-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 # The recorded PrestaShop 8.1.2 traffic lives next to the repository (shared/ is a sibling of the checkout),
 # both here and in CI, so it is found relative to this file rather than through configuration.
