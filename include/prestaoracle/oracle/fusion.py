@@ -1,0 +1,814 @@
+"""Oracle Fusion Cloud REST client: OAuth2/Basic auth, ADF paging and filters, batch, and idempotent order create.
+
+Written from ``shared/reference/oracle-fusion-and-ebs.md`` (§1–§2) and ``shared/DESIGN.md``; it shares no code with
+the project's emulator.
+
+* **Auth** (§2.6): :class:`OAuth2ClientCredentials` gets a client-credentials token (client authenticated by Basic),
+  caches it, refreshes it ``refresh_margin`` seconds before ``expires_in`` (at most half the lifetime early), and
+  after a 401 from the API drops the token, fetches a new one and replays the request once (token expired mid-run).
+  One lock per credentials object: many threads share one token. :class:`BasicAuth` sends a Fusion user.
+* **Reads** (§2.1–§2.2): ``get``, ``get_item`` (None on 404), ``iter_collection`` paging with ``offset += count``
+  until ``hasMore`` is false; ``q`` may be a :class:`~prestaoracle.oracle.fusion_query.Q` rendered for the
+  client's ``REST-Framework-Version`` (rowmatch from 2, QBE for 1).
+* **Retries** (§2.5): reads, the token endpoint and explicitly idempotent writes are retried on no answer, 408,
+  429, 5xx with exponential backoff and jitter, honouring ``Retry-After``, within :class:`RetryPolicy`'s attempts and
+  time budget; past it a ``retryable`` :class:`FusionError` says so. Other writes are never retried blindly.
+* **Idempotent create** (§1.3): :meth:`FusionClient.create_sales_order` looks the order key
+  ``SourceTransactionSystem:SourceTransactionId`` up before the POST and, after a timeout/5xx/no answer, looks it up
+  again before any new POST. A 504 that committed is therefore never turned into a second order.
+* **Secrets** never reach a message or a log line: errors are scrubbed of the token, client secret and password.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from prestaoracle.oracle import fusion_query as fq
+from prestaoracle.oracle.errors import FusionError, error_from_response, redact
+from prestaoracle.oracle.fusion_query import Q
+
+__all__ = [
+    "BATCH_TYPE",
+    "BasicAuth",
+    "BatchResult",
+    "CreateResult",
+    "FusionClient",
+    "OAuth2ClientCredentials",
+    "RetryPolicy",
+    "order_key",
+]
+
+log = logging.getLogger(__name__)
+
+FSCM = "fscmRestApi"
+CRM = "crmRestApi"
+RESOURCE_VERSION = "11.13.18.05"
+# Resources served under the CX/Sales context root (§0, §1.6); everything else is SCM/Financials.
+CRM_RESOURCES = frozenset({"accounts", "contacts", "hubOrganizations", "hubPersons"})
+ITEM_TYPE = "application/vnd.oracle.adf.resourceitem+json"
+BATCH_TYPE = "application/vnd.oracle.adf.batch+json"
+ORDERS = "salesOrdersForOrderHub"
+ORDER_LOOKUP_FIELDS = "HeaderId,OrderNumber,StatusCode"
+DEFAULT_TOKEN_LIFETIME = 3600.0  # IAM's default when a token answer omits expires_in (§2.6)
+
+_TRANSPORT_ERRORS = (
+    requests.exceptions.ConnectionError,  # refused, reset, DNS; includes ConnectTimeout
+    requests.exceptions.Timeout,  # read timeout
+    requests.exceptions.ChunkedEncodingError,  # short read: the connection dropped mid-body
+    requests.exceptions.ContentDecodingError,
+)
+
+
+# ------------------------------------------------------------------------------------------------- retry policy
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries: at most ``attempts`` tries and ``budget`` seconds (requests and sleeps) per call.
+
+    The sleep before retry *n* is a random value in ``[b/2, b]`` with ``b = min(max_backoff, backoff * 2**(n-1))``
+    (exponential backoff with "equal jitter"), or the server's ``Retry-After`` when that is longer (capped at
+    ``max_retry_after``). A wait that would cross the budget ends the call at once with a clear error.
+    """
+
+    attempts: int = 6
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    budget: float = 120.0
+    max_retry_after: float = 60.0
+    jitter: bool = True
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1")
+        if self.backoff < 0 or self.max_backoff < 0 or self.budget < 0 or self.max_retry_after < 0:
+            raise ValueError("RetryPolicy times must not be negative")
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based)."""
+        base = min(self.max_backoff, self.backoff * (2 ** max(0, attempt - 1)))
+        wait = base / 2 + random.uniform(0, base / 2) if self.jitter else base
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_retry_after))
+        return wait
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+# ------------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    """Outcome of :meth:`FusionClient.create_sales_order`.
+
+    ``created`` is True when this call made the order: a 201, or an uncertain POST (timeout, 5xx, no answer) after
+    which the key lookup found the order (then ``recovered`` is True too). False when the order existed before the
+    call (lookup hit, or a duplicate 400 followed by a lookup hit). ``post_attempts`` counts the POSTs sent.
+    """
+
+    header_id: int | None
+    order_number: str | None
+    status: str | None
+    created: bool
+    key: str = ""
+    post_attempts: int = 0
+    recovered: bool = False
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One part of a batch answer: the part's id, path, operation and result payload."""
+
+    id: str
+    path: str
+    operation: str
+    payload: Any
+
+
+def order_key(source_system: str, source_id: str | int) -> str:
+    """``SourceTransactionSystem:SourceTransactionId``, the OrderKey addressing the latest revision (§1.3)."""
+    return f"{source_system}:{source_id}"
+
+
+@dataclass
+class ClientStats:
+    """Counters for observability and tests: HTTP requests sent, retries, 401 replays, token fetches, lookups."""
+
+    requests: int = 0
+    retries: int = 0
+    unauthorized_replays: int = 0
+    order_lookups: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def bump(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
+
+
+# ------------------------------------------------------------------------------------------------- HTTP core
+
+
+@dataclass
+class _Reply:
+    status: int
+    headers: Mapping[str, str]
+    data: Any
+    text: str = ""
+    content_type: str = ""
+
+
+class _Http:
+    """One session, timeout and retry policy; sends requests with bounded retries. Knows nothing of auth."""
+
+    def __init__(self, session: requests.Session, timeout: float, retries: RetryPolicy, stats: ClientStats) -> None:
+        self.session = session
+        self.timeout = timeout
+        self.retries = retries
+        self.stats = stats
+
+    def send_once(self, method: str, url: str, *, headers: Mapping[str, str], params: Any = None,
+                  data: Any = None, label: str, secrets: Iterable[str | None] = ()) -> _Reply:
+        """One request. Raises a ``retryable`` FusionError when no complete answer came back."""
+        self.stats.bump("requests")
+        try:
+            resp = self.session.request(method, url, params=params, data=data, headers=dict(headers),
+                                        timeout=self.timeout, allow_redirects=False)
+        except _TRANSPORT_ERRORS as exc:
+            raise FusionError(redact(f"{label} -> no answer ({type(exc).__name__}: {_short(exc)})", secrets),
+                              reason_class="retryable", request=label) from None
+        ctype = resp.headers.get("Content-Type", "")
+        data_out: Any = None
+        if 200 <= resp.status_code < 300 and resp.content:
+            try:
+                data_out = resp.json()
+            except ValueError:
+                raise FusionError(f"{label} -> HTTP {resp.status_code} with a body that is not complete JSON",
+                                  reason_class="retryable", status=resp.status_code, request=label) from None
+        return _Reply(resp.status_code, resp.headers, data_out, resp.text if resp.status_code >= 300 else "", ctype)
+
+    def give_up(self, err: FusionError, label: str, attempt: int, started: float, why: str) -> FusionError:
+        elapsed = time.monotonic() - started
+        policy = self.retries
+        msg = (f"{label}: gave up after {attempt} attempt(s) in {elapsed:.1f} s ({why}; retry budget "
+               f"{policy.attempts} attempts / {policy.budget:g} s). Last error: {err.message}")
+        log.warning("%s", msg)
+        return FusionError(msg, reason_class="retryable", status=err.status, detail=err.detail,
+                           error_code=err.error_code, path=err.path, request=label, details=err.details,
+                           retry_after=err.retry_after)
+
+    def wait_or_give_up(self, err: FusionError, label: str, attempt: int, started: float) -> None:
+        """Sleep before the next attempt, or raise the final error when the budget does not allow one."""
+        policy = self.retries
+        if attempt >= policy.attempts:
+            raise self.give_up(err, label, attempt, started, "out of attempts")
+        if err.retry_after is not None and err.retry_after > policy.max_retry_after:
+            raise self.give_up(err, label, attempt, started,
+                               f"server asked to wait {err.retry_after:g} s, over max_retry_after")
+        wait = policy.delay(attempt, err.retry_after)
+        if time.monotonic() - started + wait > policy.budget:
+            raise self.give_up(err, label, attempt, started, f"waiting {wait:.1f} s more would exceed the budget")
+        log.info("%s failed (%s); retry %d in %.2f s", label, err.message, attempt, wait)
+        self.stats.bump("retries")
+        time.sleep(wait)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+# ------------------------------------------------------------------------------------------------- auth
+
+
+class _Auth(Protocol):
+    def authorization(self, http: _Http) -> str: ...
+
+    def unauthorized(self, sent: str) -> bool: ...
+
+    def secrets(self) -> tuple[str, ...]: ...
+
+
+class BasicAuth:
+    """HTTP Basic with a Fusion user (§2.6); a 401 is final (there is nothing to refresh)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username
+        self._password = password
+        self._header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+    def authorization(self, http: _Http) -> str:
+        return self._header
+
+    def unauthorized(self, sent: str) -> bool:
+        return False
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._password, self._header[6:])
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(username={self.username!r}, password=***)"
+
+
+class OAuth2ClientCredentials:
+    """OAuth2 client credentials against an OCI IAM identity domain (``/oauth2/v1/token``), cached and refreshed.
+
+    The token is refreshed ``refresh_margin`` seconds before it expires (but never earlier than half its lifetime,
+    so short-lived tokens are still reused). Thread-safe: concurrent callers wait for one fetch. ``token_fetches``
+    counts the tokens obtained.
+    """
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str, scope: str | None = None,
+                 refresh_margin: float = 60) -> None:
+        self.token_url = token_url
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.scope = scope
+        if refresh_margin < 0:
+            raise ValueError("refresh_margin must not be negative")
+        self.refresh_margin = float(refresh_margin)
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self._expires_at = 0.0
+        self.token_fetches = 0
+
+    def __repr__(self) -> str:
+        return f"OAuth2ClientCredentials(token_url={self.token_url!r}, client_id={self.client_id!r}, secret=***)"
+
+    def secrets(self) -> tuple[str, ...]:
+        basic = base64.b64encode(f"{self.client_id}:{self._client_secret}".encode()).decode("ascii")
+        return tuple(s for s in (self._client_secret, basic, self._token) if s)
+
+    def authorization(self, http: _Http) -> str:
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._refresh_at:
+                self._fetch(http)
+            assert self._token is not None
+            return "Bearer " + self._token
+
+    def unauthorized(self, sent: str) -> bool:
+        """A 401 answered ``sent``: forget that token so the next call fetches a fresh one; replay is worth it."""
+        with self._lock:
+            if self._token is not None and sent == "Bearer " + self._token:
+                self._token = None
+        return sent.startswith("Bearer ")
+
+    def invalidate(self) -> None:
+        """Forget the cached token (the next request fetches a new one)."""
+        with self._lock:
+            self._token = None
+
+    def _fetch(self, http: _Http) -> None:
+        label = f"POST {urlsplit(self.token_url).path}"
+        form = {"grant_type": "client_credentials"}
+        if self.scope:
+            form["scope"] = self.scope
+        basic = base64.b64encode(f"{self.client_id}:{self._client_secret}".encode()).decode("ascii")
+        headers = {"Authorization": f"Basic {basic}", "Accept": "application/json",
+                   "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
+        secrets = self.secrets()
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            asked_at = time.monotonic()
+            try:
+                reply = http.send_once("POST", self.token_url, headers=headers, data=form, label=label,
+                                       secrets=secrets)
+                if reply.status >= 300:
+                    err = error_from_response(reply.status, reply.text, reply.content_type, request=label,
+                                              secrets=secrets,
+                                              retry_after=parse_retry_after(reply.headers.get("Retry-After")))
+                    if not err.retryable:  # 400 invalid_grant, 401 invalid_client, …: credentials or setup
+                        raise FusionError(f"token request refused: {err.message}", reason_class="auth",
+                                          status=err.status, detail=err.detail, request=label, details=err.details)
+                    raise err
+            except FusionError as err:
+                if not err.retryable:
+                    raise
+                http.wait_or_give_up(err, label, attempt, started)
+                continue
+            body = reply.data if isinstance(reply.data, dict) else {}
+            token = body.get("access_token")
+            if not token or str(body.get("token_type", "Bearer")).lower() != "bearer":
+                raise FusionError(f"{label} -> the token answer has no bearer access_token", reason_class="auth",
+                                  status=reply.status, request=label)
+            try:
+                lifetime = float(body.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
+            except (TypeError, ValueError):
+                lifetime = DEFAULT_TOKEN_LIFETIME
+            margin = min(self.refresh_margin, lifetime / 2)
+            self._token = str(token)
+            self._expires_at = asked_at + lifetime
+            self._refresh_at = asked_at + lifetime - margin
+            self.token_fetches += 1
+            log.debug("got an access token for client %s, valid %.0f s", self.client_id, lifetime)
+            return
+
+
+# ------------------------------------------------------------------------------------------------- the client
+
+
+class FusionClient:
+    """A Fusion pod's REST API (``base_url`` = ``https://<pod>``; resources under the fscm/crm context roots).
+
+    One client may be shared by threads (one connection pool, one token). ``stats`` counts requests, retries, 401
+    replays and order lookups.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: OAuth2ClientCredentials | BasicAuth,
+        timeout: float = 60,
+        retries: RetryPolicy | None = None,
+        framework_version: int = 4,
+        session: requests.Session | None = None,
+        resource_version: str = RESOURCE_VERSION,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be http(s)://host[:port], got {base_url!r}")
+        self.base_url = f"{parts.scheme}://{parts.netloc}"
+        self.auth = auth
+        self.timeout = timeout
+        self.retries = retries or RetryPolicy()
+        self.framework_version = int(framework_version)
+        self.resource_version = resource_version
+        self._own_session = session is None
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session = session
+        self.stats = ClientStats()
+        self._http = _Http(session, timeout, self.retries, self.stats)
+
+    def __repr__(self) -> str:
+        return f"FusionClient({self.base_url!r}, auth={self.auth!r}, framework_version={self.framework_version})"
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self) -> FusionClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------------------------- plumbing
+
+    def url(self, path: str) -> str:
+        """Absolute URL of ``path``: a resource path (``salesOrdersForOrderHub/…``, routed to the fscm or crm root),
+        a host-absolute path (``/crmRestApi/…``) or a URL on this pod (links from answers)."""
+        if path.startswith(("http://", "https://")):
+            parts = urlsplit(path)
+            if f"{parts.scheme}://{parts.netloc}" != self.base_url:
+                raise ValueError("refusing to send credentials to another host than the pod's")
+            return path
+        if path.startswith("/"):
+            return self.base_url + path
+        first = path.split("/", 1)[0].split("?", 1)[0]
+        root = CRM if first in CRM_RESOURCES else FSCM
+        return f"{self.base_url}/{root}/resources/{self.resource_version}/{path}"
+
+    def _secrets(self) -> tuple[str, ...]:
+        return self.auth.secrets()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = ITEM_TYPE,
+        idempotent: bool,
+        allow_404: bool = False,
+        raise_for_status: bool = True,
+    ) -> _Reply:
+        """Send with auth; retry (when ``idempotent``) on retryable failures; replay once after a 401."""
+        url = self.url(path)
+        label = f"{method} {urlsplit(url).path}"
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        started = time.monotonic()
+        attempt = 0
+        replayed = False
+        while True:
+            attempt += 1
+            authz = self.auth.authorization(self._http)
+            headers = {"Authorization": authz, "Accept": "application/json",
+                       "REST-Framework-Version": str(self.framework_version)}
+            if data is not None:
+                headers["Content-Type"] = content_type
+            try:
+                reply = self._http.send_once(method, url, headers=headers, params=params, data=data, label=label,
+                                             secrets=self._secrets())
+                if reply.status == 401 and not replayed and self.auth.unauthorized(authz):
+                    # Token expired or revoked mid-run: a 401 is decided before any work, so replaying is safe.
+                    replayed = True
+                    attempt -= 1
+                    self.stats.bump("unauthorized_replays")
+                    log.info("%s -> 401 with a token that was valid; fetching a new token and replaying", label)
+                    continue
+                if reply.status < 300 or (allow_404 and reply.status == 404) or not raise_for_status:
+                    return reply
+                raise error_from_response(reply.status, reply.text, reply.content_type, request=label,
+                                          secrets=self._secrets(),
+                                          retry_after=parse_retry_after(reply.headers.get("Retry-After")))
+            except FusionError as err:
+                if not (idempotent and err.retryable):
+                    raise
+                self._http.wait_or_give_up(err, label, attempt, started)
+
+    # ---------------------------------------------------------------------------------------------- reads
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET ``path`` (retried) and return the decoded JSON."""
+        return self._request("GET", path, params=_clean(params), idempotent=True).data
+
+    def get_item(self, path: str, key: str | int, *, fields: str | None = None, expand: str | None = None,
+                 only_data: bool = True, params: Mapping[str, Any] | None = None) -> dict | None:
+        """One item ``path/{key}`` (key URL-quoted), or None when Oracle answers 404."""
+        query = {"onlyData": "true" if only_data else None, "fields": fields, "expand": expand, **(params or {})}
+        reply = self._request("GET", f"{path}/{quote(str(key), safe=':')}", params=_clean(query), idempotent=True,
+                              allow_404=True)
+        return None if reply.status == 404 else reply.data
+
+    def iter_collection(
+        self,
+        path: str,
+        *,
+        q: Q | str | None = None,
+        fields: str | None = None,
+        expand: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int = 500,
+        only_data: bool = True,
+        finder: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Iterator[dict]:
+        """Every item of a collection, page by page (``offset += count`` until ``hasMore`` is false).
+
+        Sort by a stable key (``order_by``): without it ADF does not promise a page order (§2.2).
+        """
+        if not 1 <= limit <= 500:
+            raise ValueError("limit must be within 1..500")
+        if not isinstance(order_by, str) and order_by is not None:
+            order_by = ",".join(order_by)
+        base = {"q": fq.render_q(q, self.framework_version), "fields": fields, "expand": expand,
+                "orderBy": order_by, "onlyData": "true" if only_data else None, "finder": finder,
+                **(params or {})}
+        offset = 0
+        while True:
+            page = self.get(path, {**base, "limit": str(limit), "offset": str(offset)})
+            if not isinstance(page, dict):
+                raise FusionError(f"GET {path}: the answer is not a collection", reason_class="invalid_data")
+            items = page.get("items") or []
+            yield from items
+            if not page.get("hasMore"):
+                return
+            count = page.get("count", len(items))
+            if not isinstance(count, int) or count <= 0:
+                raise FusionError(f"GET {path}: hasMore is true but the page at offset {offset} is empty",
+                                  reason_class="retryable")
+            offset += count
+
+    def collection(self, path: str, **kwargs: Any) -> list[dict]:
+        """``list(iter_collection(path, **kwargs))``."""
+        return list(self.iter_collection(path, **kwargs))
+
+    # ---------------------------------------------------------------------------------------------- writes
+
+    def post(self, path: str, payload: Any, *, idempotent: bool = False) -> Any:
+        """POST a JSON body; not retried unless the caller vouches it is ``idempotent``."""
+        return self._request("POST", path, body=payload, idempotent=idempotent).data
+
+    def patch(self, path: str, payload: Any, *, idempotent: bool = False) -> Any:
+        """PATCH (ADF update); retried only when ``idempotent`` (e.g. setting absolute values)."""
+        return self._request("PATCH", path, body=payload, idempotent=idempotent).data
+
+    def delete(self, path: str) -> None:
+        """DELETE an item; not retried."""
+        self._request("DELETE", path, idempotent=False)
+
+    def batch(self, parts: Sequence[Mapping[str, Any]], *, root: str = FSCM) -> list[BatchResult]:
+        """Run ``parts`` (``{"id"?, "path", "operation", "payload"?}``) in one all-or-nothing batch (§2.3).
+
+        Paths are relative to the version root (``/salesOrdersForOrderHub/PSHOP:1``). A failing part raises a
+        classified :class:`FusionError` naming the part; nothing of the batch was applied. Only an all-``get``
+        batch is retried.
+        """
+        if root not in (FSCM, CRM):
+            raise ValueError(f"root must be {FSCM!r} or {CRM!r}")
+        body = []
+        for i, part in enumerate(parts, start=1):
+            op = part.get("operation")
+            if op not in ("create", "get", "update", "replace", "delete", "upsert"):
+                raise ValueError(f"batch part {i}: unknown operation {op!r}")
+            item: dict[str, Any] = {"id": str(part.get("id") or f"part{i}"),
+                                    "path": "/" + str(part["path"]).lstrip("/"), "operation": op}
+            if part.get("payload") is not None:
+                item["payload"] = part["payload"]
+            body.append(item)
+        if not body:
+            return []
+        idempotent = all(p["operation"] == "get" for p in body)
+        path = f"/{root}/resources/{self.resource_version}"
+        reply = self._request("POST", path, body={"parts": body}, content_type=BATCH_TYPE, idempotent=idempotent,
+                              raise_for_status=False)
+        label = f"POST {path} (batch)"
+        if reply.status >= 300:
+            raise self._batch_error(reply, label)
+        answer = reply.data if isinstance(reply.data, dict) else {}
+        return [BatchResult(str(p.get("id")), str(p.get("path")), str(p.get("operation")), p.get("payload"))
+                for p in answer.get("parts") or []]
+
+    def _batch_error(self, reply: _Reply, label: str) -> FusionError:
+        try:
+            failed = (json.loads(reply.text).get("parts") or [])[0]
+            part_label = f"{label} part {failed.get('id')} ({failed.get('operation')} {failed.get('path')})"
+            return error_from_response(reply.status, json.dumps(failed.get("payload")), "application/json",
+                                       request=part_label, secrets=self._secrets())
+        except (ValueError, AttributeError, IndexError, TypeError):
+            return error_from_response(reply.status, reply.text, reply.content_type, request=label,
+                                       secrets=self._secrets())
+
+    # ---------------------------------------------------------------------------------------------- sales orders
+
+    def get_sales_order(self, key: str, *, fields: str | None = None, expand: str | None = None) -> dict | None:
+        """The order with OrderKey ``key`` (``SYS:ID`` or ``HeaderId``), or None."""
+        return self.get_item(ORDERS, key, fields=fields, expand=expand)
+
+    def _lookup_order(self, key: str) -> dict | None:
+        self.stats.bump("order_lookups")
+        return self.get_item(ORDERS, key, fields=ORDER_LOOKUP_FIELDS)
+
+    def create_sales_order(self, payload: Mapping[str, Any]) -> CreateResult:
+        """Create a sales order exactly once, keyed by ``SourceTransactionSystem:SourceTransactionId``.
+
+        1. Look the key up: found → ``created=False``.
+        2. POST. 201 → ``created=True``. A duplicate 400 → look up → ``created=False``. Any other 4xx → raise.
+        3. No answer, timeout, 408/429/5xx (504 included: it may have committed): wait, look the key up again;
+           found → ``created=True``, ``recovered=True`` (our POST committed). Absent → POST again, within the retry
+           policy. When the budget runs out, the key is looked up one last time; the error is ``retryable`` and says
+           the order was not found (a later run looks it up again before posting, so nothing can double).
+        """
+        system, source_id = payload.get("SourceTransactionSystem"), payload.get("SourceTransactionId")
+        if system in (None, "") or source_id in (None, ""):
+            raise FusionError("a sales order needs SourceTransactionSystem and SourceTransactionId (its idempotency "
+                              "key)", reason_class="invalid_data", path="/SourceTransactionId")
+        key = order_key(str(system), str(source_id))
+        found = self._lookup_order(key)
+        if found is not None:
+            return _create_result(found, key, created=False, attempts=0)
+        label = f"POST {ORDERS} ({key})"
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                reply = self._request("POST", ORDERS, body=dict(payload), idempotent=False)
+            except FusionError as err:
+                if err.reason_class == "duplicate":
+                    found = self._lookup_order(key)
+                    if found is not None:
+                        return _create_result(found, key, created=False, attempts=attempt)
+                    raise
+                if not err.retryable:
+                    raise
+                last = err
+            else:
+                data = reply.data if isinstance(reply.data, dict) else {}
+                if data.get("HeaderId") is None:  # echo suppressed or unexpected: read it back
+                    data = self._lookup_order(key) or data
+                return _create_result(data, key, created=True, attempts=attempt)
+            # The outcome is unknown: never POST again before the key has been looked up.
+            log.warning("%s: outcome unknown (%s); looking the key up before any retry", label, last.message)
+            try:
+                self._http.wait_or_give_up(last, label, attempt, started)
+            except FusionError as final:
+                found = self._lookup_order(key)
+                if found is not None:
+                    return _create_result(found, key, created=True, attempts=attempt, recovered=True)
+                raise FusionError(f"{final.message} The key {key} was looked up after the last attempt and does not "
+                                  "exist: the order was not created.", reason_class="retryable",
+                                  status=final.status, request=label, details=final.details) from None
+            found = self._lookup_order(key)
+            if found is not None:
+                log.info("%s: the order exists after an uncertain POST; that POST committed", label)
+                return _create_result(found, key, created=True, attempts=attempt, recovered=True)
+
+    def submit_order(self, key: str) -> dict:
+        """Submit a draft order (``PATCH {"SubmittedFlag": true}``); setting a flag is safe to retry."""
+        return self.patch(f"{ORDERS}/{quote(key, safe=':')}", {"SubmittedFlag": True}, idempotent=True)
+
+    # ---------------------------------------------------------------------------------------------- flow reads
+
+    def onhand_balances(self, organization_code: str, item_numbers: Iterable[str] | None = None, *,
+                        chunk_size: int = 40, fields: str | None = None) -> Iterator[dict]:
+        """``inventoryOnhandBalances`` rows of one organization, for ``item_numbers`` (chunked ``in`` filters) or
+        all items when None."""
+        org = fq.eq("OrganizationCode", organization_code)
+        order = "ItemNumber:asc,SubinventoryCode:asc"
+        if item_numbers is None:
+            yield from self.iter_collection("inventoryOnhandBalances", q=org, fields=fields, order_by=order)
+            return
+        for chunk in _chunks(sorted(set(item_numbers)), chunk_size):
+            yield from self.iter_collection("inventoryOnhandBalances", q=org & fq.in_("ItemNumber", chunk),
+                                            fields=fields, order_by=order)
+
+    def price_lists(self, q: Q | str | None = None) -> Iterator[dict]:
+        """``priceLists`` headers (PriceListId, PriceListName, CurrencyCode, StatusCode, …)."""
+        yield from self.iter_collection("priceLists", q=q, order_by="PriceListId:asc")
+
+    def price_list_charges(self, price_list_id: int | str, item_numbers: Iterable[str] | None = None, *,
+                           chunk_size: int = 40) -> Iterator[dict]:
+        """Items of a price list, each with its complete ``charges`` list (``BasePrice``, dates) (§1.5)."""
+        path = f"priceLists/{quote(str(price_list_id), safe='')}/child/items"
+        filters: list[Q | None] = [None]
+        if item_numbers is not None:
+            filters = [fq.in_("Item", chunk) for chunk in _chunks(sorted(set(item_numbers)), chunk_size)]
+        for flt in filters:
+            for row in self.iter_collection(path, q=flt, expand="charges", order_by="PriceListItemId:asc"):
+                row["charges"] = self._child_rows(row, "charges", f"{path}/{row.get('PriceListItemId')}")
+                yield row
+
+    def shipment_lines_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
+                                     q: Q | None = None, fields: str | None = None) -> Iterator[dict]:
+        """``shipmentLines`` with ``since < LastUpdateDate <= until`` (tracking numbers, shipped quantities)."""
+        yield from self.iter_collection("shipmentLines", q=fq.and_(_window(since, until), q), fields=fields,
+                                        order_by="LastUpdateDate:asc,ShipmentLine:asc")
+
+    def invoices_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
+                               q: Q | None = None, with_lines: bool = True) -> Iterator[dict]:
+        """``receivablesInvoices`` changed in the window, each with its complete ``receivablesInvoiceLines``."""
+        accessor = "receivablesInvoiceLines"
+        for row in self.iter_collection("receivablesInvoices", q=fq.and_(_window(since, until), q),
+                                        expand=accessor if with_lines else None,
+                                        order_by="LastUpdateDate:asc,CustomerTransactionId:asc"):
+            if with_lines:
+                row[accessor] = self._child_rows(row, accessor,
+                                                 f"receivablesInvoices/{row.get('CustomerTransactionId')}")
+            yield row
+
+    def receipts_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
+                               q: Q | None = None) -> Iterator[dict]:
+        """``standardReceipts`` changed in the window."""
+        yield from self.iter_collection("standardReceipts", q=fq.and_(_window(since, until), q),
+                                        order_by="LastUpdateDate:asc,StandardReceiptId:asc")
+
+    def orders_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
+                             source_system: str | None = "PSHOP", fields: str | None = None,
+                             with_lines: bool = False, q: Q | None = None) -> Iterator[dict]:
+        """``salesOrdersForOrderHub`` changed in the window (of ``source_system`` unless None) (§3.2).
+
+        ``with_lines`` expands ``lines`` (complete list) unless ``fields`` is given, which wins over expand in ADF:
+        then name the children in it (``HeaderId,StatusCode;lines:LineId,StatusCode``).
+        """
+        flt = fq.and_(_window(since, until),
+                      fq.eq("SourceTransactionSystem", source_system) if source_system else None, q)
+        expand = "lines" if with_lines and fields is None else None
+        for row in self.iter_collection(ORDERS, q=flt, fields=fields, expand=expand,
+                                        order_by="LastUpdateDate:asc,HeaderId:asc"):
+            if "lines" in row:
+                row["lines"] = self._child_rows(row, "lines", f"{ORDERS}/{row.get('HeaderId')}")
+            yield row
+
+    def search_accounts(self, q: Q | str | None = None, *, fields: str | None = None,
+                        **equals: Any) -> Iterator[dict]:
+        """CX ``accounts`` matching ``q`` and ``Attr=value`` keyword equalities (e.g. ``PartyNumber="1006"``)."""
+        if isinstance(q, str):
+            if equals:
+                raise ValueError("give either a q string or Q/keyword filters, not both")
+            flt: Q | str | None = q
+        elif equals or q is not None:
+            flt = fq.and_(*(fq.eq(k, v) for k, v in equals.items()), q)
+        else:
+            flt = None
+        yield from self.iter_collection("accounts", q=flt, fields=fields, order_by="PartyId:asc")
+
+    def _child_rows(self, row: dict, accessor: str, item_path: str) -> list[dict]:
+        """An expanded child as a complete list: a bare array (v1/v2) or a collection object (v3+), whose further
+        pages are fetched when it says ``hasMore``."""
+        value = row.get(accessor)
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        items = list(value.get("items") or [])
+        if value.get("hasMore"):
+            items = self.collection(f"{item_path}/child/{accessor}")
+        return items
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+
+
+def _create_result(data: Mapping[str, Any], key: str, *, created: bool, attempts: int,
+                   recovered: bool = False) -> CreateResult:
+    header = data.get("HeaderId")
+    number = data.get("OrderNumber")
+    return CreateResult(int(header) if header is not None else None, None if number is None else str(number),
+                        data.get("StatusCode"), created, key, attempts, recovered)
+
+
+def _clean(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if params is None:
+        return None
+    return {k: str(v) for k, v in params.items() if v is not None}
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
+    if size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    for i in range(0, len(values), size):
+        yield list(values[i:i + size])
+
+
+def _instant(value: dt.datetime | str) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"expected a datetime or ISO string, got {type(value).__name__}")
+    return value
+
+
+def _window(since: dt.datetime | str, until: dt.datetime | str | None) -> Q:
+    """``LastUpdateDate > since [and LastUpdateDate <= until]``: consecutive windows neither overlap nor gap."""
+    flt = fq.gt("LastUpdateDate", _instant(since))
+    if until is not None:
+        flt = flt & fq.le("LastUpdateDate", _instant(until))
+    return flt
