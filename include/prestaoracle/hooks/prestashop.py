@@ -27,9 +27,10 @@ class PrestaShopHook(BaseHook):
 
     def test_connection(self) -> tuple[bool, str]:
         """Reads one order id: proves the URL, the key and its GET permission on orders."""
+        from prestaoracle.prestashop import PrestaShopReader
+
         try:
-            client = self.get_conn()
-            rows = client.get_list("orders", display="[id]", limit=(0, 1))
+            rows = PrestaShopReader(self.get_conn()).get_list("orders", display="[id]", limit=(0, 1))
         except Exception as exc:  # noqa: BLE001 - the UI shows the message
             return False, str(exc)
         return True, f"Connected; the key can read orders ({len(rows)} sampled)."
