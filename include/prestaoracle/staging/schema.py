@@ -1,0 +1,609 @@
+"""The staging database's tables (SQLAlchemy Core), one ``MetaData`` for SQLite and PostgreSQL.
+
+Three groups:
+
+* **Landing** (``landing_records``): the raw payload of the latest version of every record read from a source,
+  keyed by ``(source, entity, record_id)``, with its SHA-1 so an unchanged re-read rewrites nothing.
+  ``landing_history`` keeps every distinct version once (key ``(source, entity, record_id, payload_sha1)``); it is
+  opt-in per call (``land(..., history=True)``) because most entities only need the latest version, while orders are
+  worth auditing ("what did the order look like when we sent it?").
+* **Canonical** typed tables, one per entity the flows need: ``ps_*`` for PrestaShop, ``ora_*`` for Oracle (Fusion or
+  EBS, same shape). Primary keys are the source ids; money is ``Numeric(20, 6)`` (PrestaShop's own precision).
+  There are no foreign keys between them on purpose: entities are read independently and may arrive in any order
+  (order lines before their order), and a missing parent is a validation finding, not a load failure. Each has a
+  ``run_id``: the run that last *changed* the row (``upsert`` leaves identical rows alone). Secrets never get a
+  column (no ``passwd``/``secure_key``; payments keep the card's last four digits only).
+* **Bookkeeping**: ``watermarks``, ``sync_ledger`` (the idempotency ledger, unique per ``(target, record_key)``),
+  ``dead_letters`` (unique per ``(source, entity, record_key, stage, reason_class)``: the same problem seen again
+  counts an occurrence), ``run_metrics`` and ``schema_version``.
+
+Timestamps are naive UTC (``DateTime`` without zone) on both backends, except source business dates (``date_add``,
+``date_upd`` of PrestaShop) which keep the shop's clock as the source gives it. On SQLite ``Numeric`` goes through
+floating point: exact to about 15 significant digits, which covers amounts below 10^9 with 6 decimals; PostgreSQL is
+exact. The DDL rendered from this module is committed under ``sql/staging/`` (see ``ddl.py``).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# ------------------------------------------------------------------------------------------ allowed values
+
+REASON_CLASSES = ("retryable", "invalid_data", "mapping_missing", "business_rule", "duplicate")
+"""Why a record was quarantined: only ``retryable`` may succeed unchanged on a later run."""
+DEAD_LETTER_STATUSES = ("open", "replayed", "resolved", "ignored")
+LEDGER_OUTCOMES = ("created", "updated", "skipped", "failed", "pending")
+LEDGER_DONE = ("created", "updated", "skipped")
+"""Outcomes meaning "the target has it": a replay must not write the record again."""
+
+BOOKKEEPING_COLUMNS = frozenset({"run_id"})
+"""Columns that say who wrote a row, not what it holds: ``upsert`` ignores them when deciding a row changed."""
+
+METADATA = sa.MetaData(naming_convention={
+    "pk": "pk_%(table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+})
+
+# ------------------------------------------------------------------------------------------ column types
+
+Money = sa.Numeric(20, 6)
+Quantity = sa.Numeric(20, 6)
+RunId = sa.String(250)  # Airflow run ids are at most 250 characters
+SurrogateId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _source_id(name: str) -> sa.Column:
+    """A primary key that comes from the source system: never generated here."""
+    return sa.Column(name, sa.BigInteger, primary_key=True, autoincrement=False)
+
+
+def _run_id() -> sa.Column:
+    return sa.Column("run_id", RunId)
+
+
+# ------------------------------------------------------------------------------------------ landing
+
+landing_records = sa.Table(
+    "landing_records", METADATA,
+    sa.Column("source", sa.String(50), primary_key=True),
+    sa.Column("entity", sa.String(50), primary_key=True),
+    sa.Column("record_id", sa.String(100), primary_key=True),
+    sa.Column("date_upd", sa.String(40)),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("payload_sha1", sa.String(40), nullable=False),
+    sa.Column("run_id", RunId, nullable=False),
+    sa.Column("extracted_at", sa.DateTime, nullable=False),
+    sa.Index(None, "source", "entity", "date_upd"),
+    sa.Index(None, "run_id", "source", "entity"),
+    comment="Latest raw payload per source record; run_id/extracted_at are those of the run that last changed it.",
+)
+
+landing_history = sa.Table(
+    "landing_history", METADATA,
+    sa.Column("source", sa.String(50), primary_key=True),
+    sa.Column("entity", sa.String(50), primary_key=True),
+    sa.Column("record_id", sa.String(100), primary_key=True),
+    sa.Column("payload_sha1", sa.String(40), primary_key=True),
+    sa.Column("date_upd", sa.String(40)),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("run_id", RunId, nullable=False),
+    sa.Column("extracted_at", sa.DateTime, nullable=False),
+    sa.Index(None, "run_id"),
+    comment="Every distinct version of a landed record, once (opt-in per land() call).",
+)
+
+# ------------------------------------------------------------------------------------------ PrestaShop canonical
+
+ps_orders = sa.Table(
+    "ps_orders", METADATA,
+    _source_id("id_order"),
+    sa.Column("reference", sa.String(32)),
+    sa.Column("id_shop", sa.Integer),
+    sa.Column("id_shop_group", sa.Integer),
+    sa.Column("id_customer", sa.BigInteger),
+    sa.Column("id_cart", sa.BigInteger),
+    sa.Column("id_lang", sa.Integer),
+    sa.Column("id_carrier", sa.Integer),
+    sa.Column("id_address_delivery", sa.BigInteger),
+    sa.Column("id_address_invoice", sa.BigInteger),
+    sa.Column("id_currency", sa.Integer),
+    sa.Column("currency_iso", sa.String(3)),
+    sa.Column("conversion_rate", Money),
+    sa.Column("current_state", sa.Integer),
+    sa.Column("valid", sa.Boolean),
+    sa.Column("payment", sa.String(255)),
+    sa.Column("module", sa.String(255)),
+    sa.Column("total_paid", Money),
+    sa.Column("total_paid_tax_incl", Money),
+    sa.Column("total_paid_tax_excl", Money),
+    sa.Column("total_paid_real", Money),
+    sa.Column("total_products", Money),
+    sa.Column("total_products_wt", Money),
+    sa.Column("total_shipping", Money),
+    sa.Column("total_shipping_tax_incl", Money),
+    sa.Column("total_shipping_tax_excl", Money),
+    sa.Column("carrier_tax_rate", sa.Numeric(10, 3)),
+    sa.Column("total_discounts", Money),
+    sa.Column("total_discounts_tax_incl", Money),
+    sa.Column("total_discounts_tax_excl", Money),
+    sa.Column("total_wrapping", Money),
+    sa.Column("total_wrapping_tax_incl", Money),
+    sa.Column("total_wrapping_tax_excl", Money),
+    sa.Column("invoice_number", sa.BigInteger),
+    sa.Column("invoice_date", sa.DateTime),
+    sa.Column("delivery_date", sa.DateTime),
+    sa.Column("note", sa.Text),
+    sa.Column("date_add", sa.DateTime),
+    sa.Column("date_upd", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "date_upd"),
+    sa.Index(None, "reference"),
+    sa.Index(None, "id_customer"),
+    sa.Index(None, "current_state"),
+)
+
+ps_order_lines = sa.Table(
+    "ps_order_lines", METADATA,
+    _source_id("id_order_detail"),
+    sa.Column("id_order", sa.BigInteger, nullable=False),
+    sa.Column("id_shop", sa.Integer),
+    sa.Column("product_id", sa.BigInteger),
+    sa.Column("product_attribute_id", sa.BigInteger),
+    sa.Column("sku", sa.String(64)),
+    sa.Column("name", sa.String(255)),
+    sa.Column("ean13", sa.String(13)),
+    sa.Column("quantity", sa.Integer),
+    sa.Column("quantity_refunded", sa.Integer),
+    sa.Column("quantity_return", sa.Integer),
+    sa.Column("product_price", Money),
+    sa.Column("original_product_price", Money),
+    sa.Column("reduction_amount_tax_excl", Money),
+    sa.Column("reduction_amount_tax_incl", Money),
+    sa.Column("unit_price_tax_excl", Money),
+    sa.Column("unit_price_tax_incl", Money),
+    sa.Column("total_price_tax_excl", Money),
+    sa.Column("total_price_tax_incl", Money),
+    sa.Column("tax_rate", sa.Numeric(10, 3)),
+    sa.Column("id_warehouse", sa.Integer),
+    _run_id(),
+    sa.Index(None, "id_order"),
+    sa.Index(None, "sku"),
+)
+
+ps_customers = sa.Table(
+    "ps_customers", METADATA,
+    _source_id("id_customer"),
+    sa.Column("email", sa.String(255)),
+    sa.Column("firstname", sa.String(255)),
+    sa.Column("lastname", sa.String(255)),
+    sa.Column("company", sa.String(255)),
+    sa.Column("siret", sa.String(14)),
+    sa.Column("id_gender", sa.Integer),
+    sa.Column("birthday", sa.Date),
+    sa.Column("id_lang", sa.Integer),
+    sa.Column("id_default_group", sa.Integer),
+    sa.Column("id_shop", sa.Integer),
+    sa.Column("newsletter", sa.Boolean),
+    sa.Column("optin", sa.Boolean),
+    sa.Column("active", sa.Boolean),
+    sa.Column("is_guest", sa.Boolean),
+    sa.Column("deleted", sa.Boolean),
+    sa.Column("date_add", sa.DateTime),
+    sa.Column("date_upd", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "email"),
+    sa.Index(None, "date_upd"),
+)
+
+ps_addresses = sa.Table(
+    "ps_addresses", METADATA,
+    _source_id("id_address"),
+    sa.Column("id_customer", sa.BigInteger),
+    sa.Column("alias", sa.String(32)),
+    sa.Column("company", sa.String(255)),
+    sa.Column("firstname", sa.String(255)),
+    sa.Column("lastname", sa.String(255)),
+    sa.Column("address1", sa.String(128)),
+    sa.Column("address2", sa.String(128)),
+    sa.Column("postcode", sa.String(12)),
+    sa.Column("city", sa.String(64)),
+    sa.Column("id_country", sa.Integer),
+    sa.Column("country_iso", sa.String(3)),
+    sa.Column("id_state", sa.Integer),
+    sa.Column("state_iso", sa.String(7)),
+    sa.Column("phone", sa.String(32)),
+    sa.Column("phone_mobile", sa.String(32)),
+    sa.Column("vat_number", sa.String(32)),
+    sa.Column("dni", sa.String(16)),
+    sa.Column("deleted", sa.Boolean),
+    sa.Column("date_add", sa.DateTime),
+    sa.Column("date_upd", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "id_customer"),
+    sa.Index(None, "date_upd"),
+)
+
+ps_products = sa.Table(
+    "ps_products", METADATA,
+    _source_id("id_product"),
+    sa.Column("sku", sa.String(64)),
+    sa.Column("name", sa.String(255)),
+    sa.Column("product_type", sa.String(32)),
+    sa.Column("price", Money),
+    sa.Column("wholesale_price", Money),
+    sa.Column("id_tax_rules_group", sa.Integer),
+    sa.Column("id_default_combination", sa.BigInteger),
+    sa.Column("ean13", sa.String(13)),
+    sa.Column("active", sa.Boolean),
+    sa.Column("date_add", sa.DateTime),
+    sa.Column("date_upd", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "sku"),
+    sa.Index(None, "date_upd"),
+)
+
+ps_combinations = sa.Table(
+    "ps_combinations", METADATA,
+    _source_id("id_product_attribute"),
+    sa.Column("id_product", sa.BigInteger, nullable=False),
+    sa.Column("sku", sa.String(64)),
+    sa.Column("ean13", sa.String(13)),
+    sa.Column("price", Money, comment="price impact over the product price (can be negative)"),
+    sa.Column("wholesale_price", Money),
+    sa.Column("minimal_quantity", sa.Integer),
+    sa.Column("default_on", sa.Boolean),
+    _run_id(),
+    sa.Index(None, "sku"),
+    sa.Index(None, "id_product"),
+)
+
+ps_stock = sa.Table(
+    "ps_stock", METADATA,
+    _source_id("id_stock_available"),
+    sa.Column("id_product", sa.BigInteger, nullable=False),
+    sa.Column("id_product_attribute", sa.BigInteger, nullable=False),
+    sa.Column("id_shop", sa.Integer),
+    sa.Column("id_shop_group", sa.Integer),
+    sa.Column("sku", sa.String(64)),
+    sa.Column("quantity", sa.Integer),
+    sa.Column("depends_on_stock", sa.Boolean),
+    sa.Column("out_of_stock", sa.Integer),
+    _run_id(),
+    sa.Index(None, "sku"),
+    sa.Index(None, "id_product", "id_product_attribute"),
+)
+
+ps_order_payments = sa.Table(
+    "ps_order_payments", METADATA,
+    _source_id("id_order_payment"),
+    sa.Column("order_reference", sa.String(32)),
+    sa.Column("id_currency", sa.Integer),
+    sa.Column("currency_iso", sa.String(3)),
+    sa.Column("amount", Money),
+    sa.Column("payment_method", sa.String(255)),
+    sa.Column("conversion_rate", Money),
+    sa.Column("transaction_id", sa.String(254)),
+    sa.Column("card_brand", sa.String(254)),
+    sa.Column("card_last4", sa.String(4), comment="never the full card number"),
+    sa.Column("date_add", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "order_reference"),
+    sa.Index(None, "date_add"),
+)
+
+ps_order_slips = sa.Table(
+    "ps_order_slips", METADATA,
+    _source_id("id_order_slip"),
+    sa.Column("id_order", sa.BigInteger, nullable=False),
+    sa.Column("id_customer", sa.BigInteger),
+    sa.Column("conversion_rate", Money),
+    sa.Column("total_products_tax_excl", Money),
+    sa.Column("total_products_tax_incl", Money),
+    sa.Column("total_shipping_tax_excl", Money),
+    sa.Column("total_shipping_tax_incl", Money),
+    sa.Column("amount", Money),
+    sa.Column("shipping_cost", sa.Boolean),
+    sa.Column("shipping_cost_amount", Money),
+    sa.Column("partial", sa.Boolean),
+    sa.Column("order_slip_type", sa.Integer),
+    sa.Column("date_add", sa.DateTime),
+    sa.Column("date_upd", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "id_order"),
+    sa.Index(None, "date_upd"),
+)
+
+ps_order_carriers = sa.Table(
+    "ps_order_carriers", METADATA,
+    _source_id("id_order_carrier"),
+    sa.Column("id_order", sa.BigInteger, nullable=False),
+    sa.Column("id_carrier", sa.Integer),
+    sa.Column("id_order_invoice", sa.BigInteger),
+    sa.Column("weight", Quantity),
+    sa.Column("shipping_cost_tax_excl", Money),
+    sa.Column("shipping_cost_tax_incl", Money),
+    sa.Column("tracking_number", sa.String(64)),
+    sa.Column("date_add", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "id_order"),
+)
+
+ps_order_histories = sa.Table(
+    "ps_order_histories", METADATA,
+    _source_id("id_order_history"),
+    sa.Column("id_order", sa.BigInteger, nullable=False),
+    sa.Column("id_order_state", sa.Integer, nullable=False),
+    sa.Column("id_employee", sa.Integer),
+    sa.Column("date_add", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "id_order", "date_add"),
+)
+
+# ------------------------------------------------------------------------------------------ Oracle canonical
+
+ora_sales_orders = sa.Table(
+    "ora_sales_orders", METADATA,
+    _source_id("header_id"),
+    sa.Column("order_number", sa.String(50)),
+    sa.Column("source_system", sa.String(30), comment="Fusion SourceTransactionSystem / EBS order source"),
+    sa.Column("source_id", sa.String(50), comment="Fusion SourceTransactionId / EBS ORIG_SYS_DOCUMENT_REF"),
+    sa.Column("source_number", sa.String(50), comment="Fusion SourceTransactionNumber (the shop reference)"),
+    sa.Column("customer_po", sa.String(50)),
+    sa.Column("business_unit", sa.String(240)),
+    sa.Column("buying_party_id", sa.BigInteger),
+    sa.Column("status_code", sa.String(30)),
+    sa.Column("status", sa.String(80)),
+    sa.Column("currency", sa.String(15)),
+    sa.Column("total_amount", Money),
+    sa.Column("ordered_at", sa.DateTime),
+    sa.Column("last_update", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "source_system", "source_id"),
+    sa.Index(None, "order_number"),
+    sa.Index(None, "last_update"),
+)
+
+ora_order_lines = sa.Table(
+    "ora_order_lines", METADATA,
+    _source_id("line_id"),
+    sa.Column("header_id", sa.BigInteger, nullable=False),
+    sa.Column("line_number", sa.String(30)),
+    sa.Column("source_line_id", sa.String(50)),
+    sa.Column("sku", sa.String(300)),
+    sa.Column("ordered_quantity", Quantity),
+    sa.Column("shipped_quantity", Quantity),
+    sa.Column("canceled_quantity", Quantity),
+    sa.Column("uom", sa.String(25)),
+    sa.Column("unit_list_price", Money),
+    sa.Column("unit_selling_price", Money),
+    sa.Column("extended_amount", Money),
+    sa.Column("status_code", sa.String(30)),
+    sa.Column("last_update", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "header_id"),
+    sa.Index(None, "sku"),
+)
+
+ora_onhand = sa.Table(
+    "ora_onhand", METADATA,
+    sa.Column("org", sa.String(18), primary_key=True),
+    sa.Column("sku", sa.String(300), primary_key=True),
+    sa.Column("quantity", Quantity, nullable=False, comment="on hand"),
+    sa.Column("available", Quantity, comment="available to reserve, when the source gives it"),
+    sa.Column("uom", sa.String(25)),
+    sa.Column("last_update", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "sku"),
+)
+
+ora_prices = sa.Table(
+    "ora_prices", METADATA,
+    sa.Column("price_list", sa.String(240), primary_key=True),
+    sa.Column("currency", sa.String(15), primary_key=True),
+    sa.Column("sku", sa.String(300), primary_key=True),
+    sa.Column("price_list_id", sa.BigInteger),
+    sa.Column("uom", sa.String(25)),
+    sa.Column("base_price", Money, nullable=False),
+    sa.Column("start_date", sa.DateTime),
+    sa.Column("end_date", sa.DateTime),
+    sa.Column("last_update", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "sku"),
+    sa.Index(None, "last_update"),
+)
+
+ora_shipment_lines = sa.Table(
+    "ora_shipment_lines", METADATA,
+    _source_id("shipment_line_id"),
+    sa.Column("order_number", sa.String(50)),
+    sa.Column("source_order", sa.String(50), comment="the source order number/reference the order was created with"),
+    sa.Column("source_order_line", sa.String(50)),
+    sa.Column("sku", sa.String(300)),
+    sa.Column("requested_quantity", Quantity),
+    sa.Column("shipped_quantity", Quantity),
+    sa.Column("shipment", sa.String(50)),
+    sa.Column("line_status", sa.String(30)),
+    sa.Column("tracking_number", sa.String(120)),
+    sa.Column("carrier", sa.String(360)),
+    sa.Column("ship_date", sa.DateTime),
+    sa.Column("last_update", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "order_number"),
+    sa.Index(None, "source_order"),
+    sa.Index(None, "last_update"),
+)
+
+ora_invoices = sa.Table(
+    "ora_invoices", METADATA,
+    _source_id("customer_trx_id"),
+    sa.Column("transaction_number", sa.String(50)),
+    sa.Column("transaction_date", sa.Date),
+    sa.Column("transaction_type", sa.String(30)),
+    sa.Column("bill_to_account", sa.String(30)),
+    sa.Column("currency", sa.String(15)),
+    sa.Column("status", sa.String(30)),
+    sa.Column("entered_amount", Money),
+    sa.Column("balance_amount", Money),
+    sa.Column("purchase_order", sa.String(50)),
+    sa.Column("sales_order", sa.String(50), comment="sales order number when the invoice names one"),
+    sa.Column("last_update", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "transaction_number"),
+    sa.Index(None, "sales_order"),
+    sa.Index(None, "purchase_order"),
+)
+
+ora_invoice_lines = sa.Table(
+    "ora_invoice_lines", METADATA,
+    _source_id("customer_trx_line_id"),
+    sa.Column("customer_trx_id", sa.BigInteger, nullable=False),
+    sa.Column("line_number", sa.Integer),
+    sa.Column("sku", sa.String(300)),
+    sa.Column("description", sa.String(240)),
+    sa.Column("quantity", Quantity),
+    sa.Column("unit_selling_price", Money),
+    sa.Column("line_amount", Money),
+    sa.Column("sales_order", sa.String(50)),
+    sa.Column("sales_order_line", sa.String(50)),
+    _run_id(),
+    sa.Index(None, "customer_trx_id"),
+    sa.Index(None, "sales_order"),
+)
+
+ora_receipts = sa.Table(
+    "ora_receipts", METADATA,
+    _source_id("cash_receipt_id"),
+    sa.Column("receipt_number", sa.String(30)),
+    sa.Column("receipt_date", sa.Date),
+    sa.Column("receipt_method", sa.String(30)),
+    sa.Column("amount", Money),
+    sa.Column("unapplied_amount", Money),
+    sa.Column("currency", sa.String(15)),
+    sa.Column("customer_account", sa.String(30)),
+    sa.Column("status", sa.String(30)),
+    sa.Column("reference", sa.String(150), comment="what the receipt was created from (e.g. the shop payment)"),
+    sa.Column("last_update", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "receipt_number"),
+    sa.Index(None, "receipt_date"),
+)
+
+ora_accounts = sa.Table(
+    "ora_accounts", METADATA,
+    _source_id("cust_account_id"),
+    sa.Column("account_number", sa.String(30)),
+    sa.Column("party_id", sa.BigInteger),
+    sa.Column("party_number", sa.String(30)),
+    sa.Column("name", sa.String(360)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("country", sa.String(2)),
+    sa.Column("status", sa.String(1)),
+    sa.Column("source_system", sa.String(30)),
+    sa.Column("source_ref", sa.String(255), comment="the source system's own id (e.g. the shop id_customer)"),
+    sa.Column("last_update", sa.DateTime),
+    _run_id(),
+    sa.Index(None, "account_number"),
+    sa.Index(None, "source_system", "source_ref"),
+    sa.Index(None, "email"),
+)
+
+# ------------------------------------------------------------------------------------------ bookkeeping
+
+watermarks = sa.Table(
+    "watermarks", METADATA,
+    sa.Column("source", sa.String(50), primary_key=True),
+    sa.Column("entity", sa.String(50), primary_key=True),
+    sa.Column("value", sa.String(100), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("run_id", RunId, nullable=False),
+    comment="Highest cursor value committed per source entity; only moves forward, in the batch's transaction.",
+)
+
+sync_ledger = sa.Table(
+    "sync_ledger", METADATA,
+    sa.Column("target", sa.String(50), primary_key=True),
+    sa.Column("record_key", sa.String(200), primary_key=True),
+    sa.Column("source", sa.String(50)),
+    sa.Column("entity", sa.String(50)),
+    sa.Column("outcome", sa.String(10), nullable=False),
+    sa.Column("target_id", sa.String(100)),
+    sa.Column("target_ref", sa.String(100)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("first_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("last_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("run_id", RunId, nullable=False),
+    sa.CheckConstraint(_in("outcome", LEDGER_OUTCOMES), name="outcome"),
+    sa.Index(None, "target", "outcome"),
+    sa.Index(None, "source", "entity"),
+    comment="Idempotency ledger: one row per record and target (the primary key is unique (target, record_key)).",
+)
+
+dead_letters = sa.Table(
+    "dead_letters", METADATA,
+    sa.Column("id", SurrogateId, sa.Identity(), primary_key=True),
+    sa.Column("source", sa.String(50), nullable=False),
+    sa.Column("entity", sa.String(50), nullable=False),
+    sa.Column("record_key", sa.String(200), nullable=False),
+    sa.Column("stage", sa.String(30), nullable=False),
+    sa.Column("reason_class", sa.String(20), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("how_to_fix", sa.Text),
+    sa.Column("payload", sa.Text, comment="JSON, secrets removed"),
+    sa.Column("first_seen", sa.DateTime, nullable=False),
+    sa.Column("last_seen", sa.DateTime, nullable=False),
+    sa.Column("occurrences", sa.Integer, nullable=False, server_default=sa.text("1")),
+    sa.Column("replay_count", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("status", sa.String(10), nullable=False, server_default="open"),
+    sa.Column("status_note", sa.Text),
+    sa.Column("run_id", RunId, nullable=False),
+    sa.UniqueConstraint("source", "entity", "record_key", "stage", "reason_class"),
+    sa.CheckConstraint(_in("reason_class", REASON_CLASSES), name="reason_class"),
+    sa.CheckConstraint(_in("status", DEAD_LETTER_STATUSES), name="status"),
+    sa.Index(None, "status", "reason_class"),
+    sa.Index(None, "source", "entity", "status"),
+)
+
+run_metrics = sa.Table(
+    "run_metrics", METADATA,
+    sa.Column("id", SurrogateId, sa.Identity(), primary_key=True),
+    sa.Column("run_id", RunId, nullable=False),
+    sa.Column("flow", sa.String(50), nullable=False),
+    sa.Column("step", sa.String(50), nullable=False),
+    sa.Column("started_at", sa.DateTime),
+    sa.Column("ended_at", sa.DateTime),
+    sa.Column("read", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("written", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("skipped", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("quarantined", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("requests", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("details", sa.Text, comment="JSON"),
+    sa.UniqueConstraint("run_id", "flow", "step"),
+    sa.Index(None, "flow", "started_at"),
+    comment="One row per (run, flow, step); a retried step replaces its row.",
+)
+
+schema_version = sa.Table(
+    "schema_version", METADATA,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+    sa.Column("description", sa.String(200), nullable=False),
+)
+
+COUNT_COLUMNS = ("read", "written", "skipped", "quarantined", "requests")
+
+LANDING_TABLES = (landing_records, landing_history)
+PRESTASHOP_TABLES = (ps_orders, ps_order_lines, ps_customers, ps_addresses, ps_products, ps_combinations, ps_stock,
+                     ps_order_payments, ps_order_slips, ps_order_carriers, ps_order_histories)
+ORACLE_TABLES = (ora_sales_orders, ora_order_lines, ora_onhand, ora_prices, ora_shipment_lines, ora_invoices,
+                 ora_invoice_lines, ora_receipts, ora_accounts)
+BOOKKEEPING_TABLES = (watermarks, sync_ledger, dead_letters, run_metrics, schema_version)
+TABLES: dict[str, sa.Table] = {t.name: t for t in (*LANDING_TABLES, *PRESTASHOP_TABLES, *ORACLE_TABLES,
+                                                   *BOOKKEEPING_TABLES)}
+"""Every table, in the order the DDL files list them."""

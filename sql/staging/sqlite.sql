@@ -1,0 +1,571 @@
+-- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
+-- Staging schema version 1 (sqlite).
+
+CREATE TABLE landing_records (
+	source VARCHAR(50) NOT NULL,
+	entity VARCHAR(50) NOT NULL,
+	record_id VARCHAR(100) NOT NULL,
+	date_upd VARCHAR(40),
+	payload TEXT NOT NULL,
+	payload_sha1 VARCHAR(40) NOT NULL,
+	run_id VARCHAR(250) NOT NULL,
+	extracted_at DATETIME NOT NULL,
+	CONSTRAINT pk_landing_records PRIMARY KEY (source, entity, record_id)
+);
+
+CREATE INDEX ix_landing_records_run_id_source_entity ON landing_records (run_id, source, entity);
+
+CREATE INDEX ix_landing_records_source_entity_date_upd ON landing_records (source, entity, date_upd);
+
+CREATE TABLE landing_history (
+	source VARCHAR(50) NOT NULL,
+	entity VARCHAR(50) NOT NULL,
+	record_id VARCHAR(100) NOT NULL,
+	payload_sha1 VARCHAR(40) NOT NULL,
+	date_upd VARCHAR(40),
+	payload TEXT NOT NULL,
+	run_id VARCHAR(250) NOT NULL,
+	extracted_at DATETIME NOT NULL,
+	CONSTRAINT pk_landing_history PRIMARY KEY (source, entity, record_id, payload_sha1)
+);
+
+CREATE INDEX ix_landing_history_run_id ON landing_history (run_id);
+
+CREATE TABLE ps_orders (
+	id_order BIGINT NOT NULL,
+	reference VARCHAR(32),
+	id_shop INTEGER,
+	id_shop_group INTEGER,
+	id_customer BIGINT,
+	id_cart BIGINT,
+	id_lang INTEGER,
+	id_carrier INTEGER,
+	id_address_delivery BIGINT,
+	id_address_invoice BIGINT,
+	id_currency INTEGER,
+	currency_iso VARCHAR(3),
+	conversion_rate NUMERIC(20, 6),
+	current_state INTEGER,
+	valid BOOLEAN,
+	payment VARCHAR(255),
+	module VARCHAR(255),
+	total_paid NUMERIC(20, 6),
+	total_paid_tax_incl NUMERIC(20, 6),
+	total_paid_tax_excl NUMERIC(20, 6),
+	total_paid_real NUMERIC(20, 6),
+	total_products NUMERIC(20, 6),
+	total_products_wt NUMERIC(20, 6),
+	total_shipping NUMERIC(20, 6),
+	total_shipping_tax_incl NUMERIC(20, 6),
+	total_shipping_tax_excl NUMERIC(20, 6),
+	carrier_tax_rate NUMERIC(10, 3),
+	total_discounts NUMERIC(20, 6),
+	total_discounts_tax_incl NUMERIC(20, 6),
+	total_discounts_tax_excl NUMERIC(20, 6),
+	total_wrapping NUMERIC(20, 6),
+	total_wrapping_tax_incl NUMERIC(20, 6),
+	total_wrapping_tax_excl NUMERIC(20, 6),
+	invoice_number BIGINT,
+	invoice_date DATETIME,
+	delivery_date DATETIME,
+	note TEXT,
+	date_add DATETIME,
+	date_upd DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_orders PRIMARY KEY (id_order)
+);
+
+CREATE INDEX ix_ps_orders_current_state ON ps_orders (current_state);
+
+CREATE INDEX ix_ps_orders_date_upd ON ps_orders (date_upd);
+
+CREATE INDEX ix_ps_orders_id_customer ON ps_orders (id_customer);
+
+CREATE INDEX ix_ps_orders_reference ON ps_orders (reference);
+
+CREATE TABLE ps_order_lines (
+	id_order_detail BIGINT NOT NULL,
+	id_order BIGINT NOT NULL,
+	id_shop INTEGER,
+	product_id BIGINT,
+	product_attribute_id BIGINT,
+	sku VARCHAR(64),
+	name VARCHAR(255),
+	ean13 VARCHAR(13),
+	quantity INTEGER,
+	quantity_refunded INTEGER,
+	quantity_return INTEGER,
+	product_price NUMERIC(20, 6),
+	original_product_price NUMERIC(20, 6),
+	reduction_amount_tax_excl NUMERIC(20, 6),
+	reduction_amount_tax_incl NUMERIC(20, 6),
+	unit_price_tax_excl NUMERIC(20, 6),
+	unit_price_tax_incl NUMERIC(20, 6),
+	total_price_tax_excl NUMERIC(20, 6),
+	total_price_tax_incl NUMERIC(20, 6),
+	tax_rate NUMERIC(10, 3),
+	id_warehouse INTEGER,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_order_lines PRIMARY KEY (id_order_detail)
+);
+
+CREATE INDEX ix_ps_order_lines_id_order ON ps_order_lines (id_order);
+
+CREATE INDEX ix_ps_order_lines_sku ON ps_order_lines (sku);
+
+CREATE TABLE ps_customers (
+	id_customer BIGINT NOT NULL,
+	email VARCHAR(255),
+	firstname VARCHAR(255),
+	lastname VARCHAR(255),
+	company VARCHAR(255),
+	siret VARCHAR(14),
+	id_gender INTEGER,
+	birthday DATE,
+	id_lang INTEGER,
+	id_default_group INTEGER,
+	id_shop INTEGER,
+	newsletter BOOLEAN,
+	optin BOOLEAN,
+	active BOOLEAN,
+	is_guest BOOLEAN,
+	deleted BOOLEAN,
+	date_add DATETIME,
+	date_upd DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_customers PRIMARY KEY (id_customer)
+);
+
+CREATE INDEX ix_ps_customers_date_upd ON ps_customers (date_upd);
+
+CREATE INDEX ix_ps_customers_email ON ps_customers (email);
+
+CREATE TABLE ps_addresses (
+	id_address BIGINT NOT NULL,
+	id_customer BIGINT,
+	alias VARCHAR(32),
+	company VARCHAR(255),
+	firstname VARCHAR(255),
+	lastname VARCHAR(255),
+	address1 VARCHAR(128),
+	address2 VARCHAR(128),
+	postcode VARCHAR(12),
+	city VARCHAR(64),
+	id_country INTEGER,
+	country_iso VARCHAR(3),
+	id_state INTEGER,
+	state_iso VARCHAR(7),
+	phone VARCHAR(32),
+	phone_mobile VARCHAR(32),
+	vat_number VARCHAR(32),
+	dni VARCHAR(16),
+	deleted BOOLEAN,
+	date_add DATETIME,
+	date_upd DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_addresses PRIMARY KEY (id_address)
+);
+
+CREATE INDEX ix_ps_addresses_date_upd ON ps_addresses (date_upd);
+
+CREATE INDEX ix_ps_addresses_id_customer ON ps_addresses (id_customer);
+
+CREATE TABLE ps_products (
+	id_product BIGINT NOT NULL,
+	sku VARCHAR(64),
+	name VARCHAR(255),
+	product_type VARCHAR(32),
+	price NUMERIC(20, 6),
+	wholesale_price NUMERIC(20, 6),
+	id_tax_rules_group INTEGER,
+	id_default_combination BIGINT,
+	ean13 VARCHAR(13),
+	active BOOLEAN,
+	date_add DATETIME,
+	date_upd DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_products PRIMARY KEY (id_product)
+);
+
+CREATE INDEX ix_ps_products_date_upd ON ps_products (date_upd);
+
+CREATE INDEX ix_ps_products_sku ON ps_products (sku);
+
+CREATE TABLE ps_combinations (
+	id_product_attribute BIGINT NOT NULL,
+	id_product BIGINT NOT NULL,
+	sku VARCHAR(64),
+	ean13 VARCHAR(13),
+	price NUMERIC(20, 6),
+	wholesale_price NUMERIC(20, 6),
+	minimal_quantity INTEGER,
+	default_on BOOLEAN,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_combinations PRIMARY KEY (id_product_attribute)
+);
+
+CREATE INDEX ix_ps_combinations_id_product ON ps_combinations (id_product);
+
+CREATE INDEX ix_ps_combinations_sku ON ps_combinations (sku);
+
+CREATE TABLE ps_stock (
+	id_stock_available BIGINT NOT NULL,
+	id_product BIGINT NOT NULL,
+	id_product_attribute BIGINT NOT NULL,
+	id_shop INTEGER,
+	id_shop_group INTEGER,
+	sku VARCHAR(64),
+	quantity INTEGER,
+	depends_on_stock BOOLEAN,
+	out_of_stock INTEGER,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_stock PRIMARY KEY (id_stock_available)
+);
+
+CREATE INDEX ix_ps_stock_id_product_id_product_attribute ON ps_stock (id_product, id_product_attribute);
+
+CREATE INDEX ix_ps_stock_sku ON ps_stock (sku);
+
+CREATE TABLE ps_order_payments (
+	id_order_payment BIGINT NOT NULL,
+	order_reference VARCHAR(32),
+	id_currency INTEGER,
+	currency_iso VARCHAR(3),
+	amount NUMERIC(20, 6),
+	payment_method VARCHAR(255),
+	conversion_rate NUMERIC(20, 6),
+	transaction_id VARCHAR(254),
+	card_brand VARCHAR(254),
+	card_last4 VARCHAR(4),
+	date_add DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_order_payments PRIMARY KEY (id_order_payment)
+);
+
+CREATE INDEX ix_ps_order_payments_date_add ON ps_order_payments (date_add);
+
+CREATE INDEX ix_ps_order_payments_order_reference ON ps_order_payments (order_reference);
+
+CREATE TABLE ps_order_slips (
+	id_order_slip BIGINT NOT NULL,
+	id_order BIGINT NOT NULL,
+	id_customer BIGINT,
+	conversion_rate NUMERIC(20, 6),
+	total_products_tax_excl NUMERIC(20, 6),
+	total_products_tax_incl NUMERIC(20, 6),
+	total_shipping_tax_excl NUMERIC(20, 6),
+	total_shipping_tax_incl NUMERIC(20, 6),
+	amount NUMERIC(20, 6),
+	shipping_cost BOOLEAN,
+	shipping_cost_amount NUMERIC(20, 6),
+	partial BOOLEAN,
+	order_slip_type INTEGER,
+	date_add DATETIME,
+	date_upd DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_order_slips PRIMARY KEY (id_order_slip)
+);
+
+CREATE INDEX ix_ps_order_slips_date_upd ON ps_order_slips (date_upd);
+
+CREATE INDEX ix_ps_order_slips_id_order ON ps_order_slips (id_order);
+
+CREATE TABLE ps_order_carriers (
+	id_order_carrier BIGINT NOT NULL,
+	id_order BIGINT NOT NULL,
+	id_carrier INTEGER,
+	id_order_invoice BIGINT,
+	weight NUMERIC(20, 6),
+	shipping_cost_tax_excl NUMERIC(20, 6),
+	shipping_cost_tax_incl NUMERIC(20, 6),
+	tracking_number VARCHAR(64),
+	date_add DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_order_carriers PRIMARY KEY (id_order_carrier)
+);
+
+CREATE INDEX ix_ps_order_carriers_id_order ON ps_order_carriers (id_order);
+
+CREATE TABLE ps_order_histories (
+	id_order_history BIGINT NOT NULL,
+	id_order BIGINT NOT NULL,
+	id_order_state INTEGER NOT NULL,
+	id_employee INTEGER,
+	date_add DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ps_order_histories PRIMARY KEY (id_order_history)
+);
+
+CREATE INDEX ix_ps_order_histories_id_order_date_add ON ps_order_histories (id_order, date_add);
+
+CREATE TABLE ora_sales_orders (
+	header_id BIGINT NOT NULL,
+	order_number VARCHAR(50),
+	source_system VARCHAR(30),
+	source_id VARCHAR(50),
+	source_number VARCHAR(50),
+	customer_po VARCHAR(50),
+	business_unit VARCHAR(240),
+	buying_party_id BIGINT,
+	status_code VARCHAR(30),
+	status VARCHAR(80),
+	currency VARCHAR(15),
+	total_amount NUMERIC(20, 6),
+	ordered_at DATETIME,
+	last_update DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ora_sales_orders PRIMARY KEY (header_id)
+);
+
+CREATE INDEX ix_ora_sales_orders_last_update ON ora_sales_orders (last_update);
+
+CREATE INDEX ix_ora_sales_orders_order_number ON ora_sales_orders (order_number);
+
+CREATE INDEX ix_ora_sales_orders_source_system_source_id ON ora_sales_orders (source_system, source_id);
+
+CREATE TABLE ora_order_lines (
+	line_id BIGINT NOT NULL,
+	header_id BIGINT NOT NULL,
+	line_number VARCHAR(30),
+	source_line_id VARCHAR(50),
+	sku VARCHAR(300),
+	ordered_quantity NUMERIC(20, 6),
+	shipped_quantity NUMERIC(20, 6),
+	canceled_quantity NUMERIC(20, 6),
+	uom VARCHAR(25),
+	unit_list_price NUMERIC(20, 6),
+	unit_selling_price NUMERIC(20, 6),
+	extended_amount NUMERIC(20, 6),
+	status_code VARCHAR(30),
+	last_update DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ora_order_lines PRIMARY KEY (line_id)
+);
+
+CREATE INDEX ix_ora_order_lines_header_id ON ora_order_lines (header_id);
+
+CREATE INDEX ix_ora_order_lines_sku ON ora_order_lines (sku);
+
+CREATE TABLE ora_onhand (
+	org VARCHAR(18) NOT NULL,
+	sku VARCHAR(300) NOT NULL,
+	quantity NUMERIC(20, 6) NOT NULL,
+	available NUMERIC(20, 6),
+	uom VARCHAR(25),
+	last_update DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ora_onhand PRIMARY KEY (org, sku)
+);
+
+CREATE INDEX ix_ora_onhand_sku ON ora_onhand (sku);
+
+CREATE TABLE ora_prices (
+	price_list VARCHAR(240) NOT NULL,
+	currency VARCHAR(15) NOT NULL,
+	sku VARCHAR(300) NOT NULL,
+	price_list_id BIGINT,
+	uom VARCHAR(25),
+	base_price NUMERIC(20, 6) NOT NULL,
+	start_date DATETIME,
+	end_date DATETIME,
+	last_update DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ora_prices PRIMARY KEY (price_list, currency, sku)
+);
+
+CREATE INDEX ix_ora_prices_last_update ON ora_prices (last_update);
+
+CREATE INDEX ix_ora_prices_sku ON ora_prices (sku);
+
+CREATE TABLE ora_shipment_lines (
+	shipment_line_id BIGINT NOT NULL,
+	order_number VARCHAR(50),
+	source_order VARCHAR(50),
+	source_order_line VARCHAR(50),
+	sku VARCHAR(300),
+	requested_quantity NUMERIC(20, 6),
+	shipped_quantity NUMERIC(20, 6),
+	shipment VARCHAR(50),
+	line_status VARCHAR(30),
+	tracking_number VARCHAR(120),
+	carrier VARCHAR(360),
+	ship_date DATETIME,
+	last_update DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ora_shipment_lines PRIMARY KEY (shipment_line_id)
+);
+
+CREATE INDEX ix_ora_shipment_lines_last_update ON ora_shipment_lines (last_update);
+
+CREATE INDEX ix_ora_shipment_lines_order_number ON ora_shipment_lines (order_number);
+
+CREATE INDEX ix_ora_shipment_lines_source_order ON ora_shipment_lines (source_order);
+
+CREATE TABLE ora_invoices (
+	customer_trx_id BIGINT NOT NULL,
+	transaction_number VARCHAR(50),
+	transaction_date DATE,
+	transaction_type VARCHAR(30),
+	bill_to_account VARCHAR(30),
+	currency VARCHAR(15),
+	status VARCHAR(30),
+	entered_amount NUMERIC(20, 6),
+	balance_amount NUMERIC(20, 6),
+	purchase_order VARCHAR(50),
+	sales_order VARCHAR(50),
+	last_update DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ora_invoices PRIMARY KEY (customer_trx_id)
+);
+
+CREATE INDEX ix_ora_invoices_purchase_order ON ora_invoices (purchase_order);
+
+CREATE INDEX ix_ora_invoices_sales_order ON ora_invoices (sales_order);
+
+CREATE INDEX ix_ora_invoices_transaction_number ON ora_invoices (transaction_number);
+
+CREATE TABLE ora_invoice_lines (
+	customer_trx_line_id BIGINT NOT NULL,
+	customer_trx_id BIGINT NOT NULL,
+	line_number INTEGER,
+	sku VARCHAR(300),
+	description VARCHAR(240),
+	quantity NUMERIC(20, 6),
+	unit_selling_price NUMERIC(20, 6),
+	line_amount NUMERIC(20, 6),
+	sales_order VARCHAR(50),
+	sales_order_line VARCHAR(50),
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ora_invoice_lines PRIMARY KEY (customer_trx_line_id)
+);
+
+CREATE INDEX ix_ora_invoice_lines_customer_trx_id ON ora_invoice_lines (customer_trx_id);
+
+CREATE INDEX ix_ora_invoice_lines_sales_order ON ora_invoice_lines (sales_order);
+
+CREATE TABLE ora_receipts (
+	cash_receipt_id BIGINT NOT NULL,
+	receipt_number VARCHAR(30),
+	receipt_date DATE,
+	receipt_method VARCHAR(30),
+	amount NUMERIC(20, 6),
+	unapplied_amount NUMERIC(20, 6),
+	currency VARCHAR(15),
+	customer_account VARCHAR(30),
+	status VARCHAR(30),
+	reference VARCHAR(150),
+	last_update DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ora_receipts PRIMARY KEY (cash_receipt_id)
+);
+
+CREATE INDEX ix_ora_receipts_receipt_date ON ora_receipts (receipt_date);
+
+CREATE INDEX ix_ora_receipts_receipt_number ON ora_receipts (receipt_number);
+
+CREATE TABLE ora_accounts (
+	cust_account_id BIGINT NOT NULL,
+	account_number VARCHAR(30),
+	party_id BIGINT,
+	party_number VARCHAR(30),
+	name VARCHAR(360),
+	email VARCHAR(320),
+	country VARCHAR(2),
+	status VARCHAR(1),
+	source_system VARCHAR(30),
+	source_ref VARCHAR(255),
+	last_update DATETIME,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_ora_accounts PRIMARY KEY (cust_account_id)
+);
+
+CREATE INDEX ix_ora_accounts_account_number ON ora_accounts (account_number);
+
+CREATE INDEX ix_ora_accounts_email ON ora_accounts (email);
+
+CREATE INDEX ix_ora_accounts_source_system_source_ref ON ora_accounts (source_system, source_ref);
+
+CREATE TABLE watermarks (
+	source VARCHAR(50) NOT NULL,
+	entity VARCHAR(50) NOT NULL,
+	value VARCHAR(100) NOT NULL,
+	updated_at DATETIME NOT NULL,
+	run_id VARCHAR(250) NOT NULL,
+	CONSTRAINT pk_watermarks PRIMARY KEY (source, entity)
+);
+
+CREATE TABLE sync_ledger (
+	target VARCHAR(50) NOT NULL,
+	record_key VARCHAR(200) NOT NULL,
+	source VARCHAR(50),
+	entity VARCHAR(50),
+	outcome VARCHAR(10) NOT NULL,
+	target_id VARCHAR(100),
+	target_ref VARCHAR(100),
+	attempts INTEGER DEFAULT 0 NOT NULL,
+	first_attempt_at DATETIME NOT NULL,
+	last_attempt_at DATETIME NOT NULL,
+	last_error TEXT,
+	run_id VARCHAR(250) NOT NULL,
+	CONSTRAINT pk_sync_ledger PRIMARY KEY (target, record_key),
+	CONSTRAINT ck_sync_ledger_outcome CHECK (outcome IN ('created', 'updated', 'skipped', 'failed', 'pending'))
+);
+
+CREATE INDEX ix_sync_ledger_source_entity ON sync_ledger (source, entity);
+
+CREATE INDEX ix_sync_ledger_target_outcome ON sync_ledger (target, outcome);
+
+CREATE TABLE dead_letters (
+	id INTEGER NOT NULL,
+	source VARCHAR(50) NOT NULL,
+	entity VARCHAR(50) NOT NULL,
+	record_key VARCHAR(200) NOT NULL,
+	stage VARCHAR(30) NOT NULL,
+	reason_class VARCHAR(20) NOT NULL,
+	message TEXT NOT NULL,
+	how_to_fix TEXT,
+	payload TEXT,
+	first_seen DATETIME NOT NULL,
+	last_seen DATETIME NOT NULL,
+	occurrences INTEGER DEFAULT 1 NOT NULL,
+	replay_count INTEGER DEFAULT 0 NOT NULL,
+	status VARCHAR(10) DEFAULT 'open' NOT NULL,
+	status_note TEXT,
+	run_id VARCHAR(250) NOT NULL,
+	CONSTRAINT pk_dead_letters PRIMARY KEY (id),
+	CONSTRAINT uq_dead_letters_source_entity_record_key_stage_reason_class UNIQUE (source, entity, record_key, stage, reason_class),
+	CONSTRAINT ck_dead_letters_reason_class CHECK (reason_class IN ('retryable', 'invalid_data', 'mapping_missing', 'business_rule', 'duplicate')),
+	CONSTRAINT ck_dead_letters_status CHECK (status IN ('open', 'replayed', 'resolved', 'ignored'))
+);
+
+CREATE INDEX ix_dead_letters_source_entity_status ON dead_letters (source, entity, status);
+
+CREATE INDEX ix_dead_letters_status_reason_class ON dead_letters (status, reason_class);
+
+CREATE TABLE run_metrics (
+	id INTEGER NOT NULL,
+	run_id VARCHAR(250) NOT NULL,
+	flow VARCHAR(50) NOT NULL,
+	step VARCHAR(50) NOT NULL,
+	started_at DATETIME,
+	ended_at DATETIME,
+	read INTEGER DEFAULT 0 NOT NULL,
+	written INTEGER DEFAULT 0 NOT NULL,
+	skipped INTEGER DEFAULT 0 NOT NULL,
+	quarantined INTEGER DEFAULT 0 NOT NULL,
+	requests INTEGER DEFAULT 0 NOT NULL,
+	details TEXT,
+	CONSTRAINT pk_run_metrics PRIMARY KEY (id),
+	CONSTRAINT uq_run_metrics_run_id_flow_step UNIQUE (run_id, flow, step)
+);
+
+CREATE INDEX ix_run_metrics_flow_started_at ON run_metrics (flow, started_at);
+
+CREATE TABLE schema_version (
+	version INTEGER NOT NULL,
+	applied_at DATETIME NOT NULL,
+	description VARCHAR(200) NOT NULL,
+	CONSTRAINT pk_schema_version PRIMARY KEY (version)
+);
+
+INSERT INTO schema_version (version, applied_at, description) VALUES (1, CURRENT_TIMESTAMP, 'staging v1: landing, canonical PrestaShop and Oracle tables, watermarks, ledger, dead letters, metrics');
