@@ -57,9 +57,38 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--prestashop-db-url", help="SQLAlchemy URL of the shop's store (default: SQLite in --data-dir)")
     sb.set_defaults(func=cmd_sandbox)
 
+    ex = sub.add_parser("extract", help="run one extraction into staging through the configured connections")
+    ex.add_argument("--source", choices=("prestashop", "oracle"), required=True)
+    ex.add_argument("--entity", required=True, help="e.g. orders, customers, stock_availables; sales_orders, onhand")
+    ex.add_argument("--since", type=_iso, help="start of the window (default: the entity's watermark)")
+    ex.add_argument("--until", type=_iso, help="end of the window (default: now)")
+    ex.add_argument("--run-id", help="run id recorded with what is landed (default: manual__<time>)")
+    ex.set_defaults(func=cmd_extract)
+
     demo = sub.add_parser("demo", help="start the sandbox on embedded defaults and show what the product reads")
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from prestaoracle import connections
+    from prestaoracle.flows import extract
+    from prestaoracle.staging import connect
+
+    try:
+        staging = connect(connections.staging_url(), upgrade=True)
+        if args.source == "prestashop":
+            client = connections.prestashop_client()
+            run = extract.extract_prestashop
+        else:
+            client = connections.fusion_client()
+            run = extract.extract_oracle
+        result = run(client, staging, args.entity, since=args.since, until=args.until, run_id=args.run_id)
+    except (connections.ConnectionNotConfigured, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
+    return 0
 
 
 def cmd_demo(_args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""One module per flow; each composes the clients, staging, mapping, quality and reconciliation steps."""
