@@ -7,6 +7,7 @@ loading together; a subprocess also gives every test module its own state (own `
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -47,14 +48,29 @@ def run_sandbox(*args: str, startup_timeout: float = STARTUP_TIMEOUT_S) -> Itera
     ``args`` must contain ``--prestashop-port PORT`` (use ``conftest.free_port()``): the port is how we know where
     to poll. A private temporary ``--data-dir`` is added unless one is given, so runs never share state. Start-up is
     done when ``GET /api/`` answers with any status (even 401: the server is up). If the process exits or does not
-    answer within ``startup_timeout`` seconds, its stderr is shown in the error. On exit: SIGINT (the CLI's normal
-    stop), wait, then kill.
+    answer within ``startup_timeout`` seconds, its stderr is shown in the error. On exit: SIGINT to the sandbox's
+    process group (the CLI and the servers it spawned: its normal stop), wait, then kill what is left of the group.
+
+    With ``--only oracle`` the Oracle Fusion half alone runs: ``args`` must contain ``--oracle-port PORT``, start-up
+    waits for ``GET /sandbox/clock`` on that port and the yielded base URL is the pod's. When both halves run and
+    ``--oracle-port`` is given, start-up also waits for the pod; the yielded URL stays the shop's.
     """
     argv = list(args)
-    port = _option(argv, "--prestashop-port")
-    if port is None:
-        raise ValueError("run_sandbox needs --prestashop-port PORT among its arguments")
-    base_url = f"http://127.0.0.1:{int(port)}"
+    only = _option(argv, "--only")
+    oracle_port = _option(argv, "--oracle-port")
+    probes: list[str] = []
+    if only == "oracle":
+        if oracle_port is None:
+            raise ValueError("run_sandbox --only oracle needs --oracle-port PORT among its arguments")
+        base_url = f"http://127.0.0.1:{int(oracle_port)}"
+    else:
+        port = _option(argv, "--prestashop-port")
+        if port is None:
+            raise ValueError("run_sandbox needs --prestashop-port PORT among its arguments")
+        base_url = f"http://127.0.0.1:{int(port)}"
+        probes.append(base_url + "/api/")
+    if only != "prestashop" and oracle_port is not None:
+        probes.append(f"http://127.0.0.1:{int(oracle_port)}/sandbox/clock")
 
     with tempfile.TemporaryDirectory(prefix="prestaoracle-sandbox-") as tmp:
         tmp_path = Path(tmp)
@@ -66,9 +82,12 @@ def run_sandbox(*args: str, startup_timeout: float = STARTUP_TIMEOUT_S) -> Itera
         stderr_path = tmp_path / "stderr.log"
         cmd = [sys.executable, "-m", "prestaoracle", "sandbox", *argv]
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+            # Its own process group, so stopping it reaches the servers it spawned even if it is interrupted before
+            # it can forward the signal (the CLI installs its handler only once every server has answered).
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
         try:
-            _wait_until_up(proc, base_url, startup_timeout, stdout_path, stderr_path)
+            for probe in probes:
+                _wait_until_up(proc, probe, startup_timeout, stdout_path, stderr_path)
             yield base_url
             if proc.poll() is not None:
                 raise RuntimeError(
@@ -80,9 +99,9 @@ def run_sandbox(*args: str, startup_timeout: float = STARTUP_TIMEOUT_S) -> Itera
 
 
 def _wait_until_up(
-    proc: subprocess.Popen[bytes], base_url: str, timeout: float, stdout_path: Path, stderr_path: Path
+    proc: subprocess.Popen[bytes], probe_url: str, timeout: float, stdout_path: Path, stderr_path: Path
 ) -> None:
-    """Poll ``GET /api/`` until anything answers; raise with the sandbox's output if it dies or times out."""
+    """Poll ``GET probe_url`` until anything answers; raise with the sandbox's output if it dies or times out."""
     deadline = time.monotonic() + timeout
     while True:
         code = proc.poll()
@@ -92,26 +111,44 @@ def _wait_until_up(
                 f"--- stderr ---\n{_tail(stderr_path)}\n--- stdout ---\n{_tail(stdout_path)}"
             )
         try:
-            requests.get(base_url + "/api/", timeout=2)
+            requests.get(probe_url, timeout=2)
             return
         except requests.RequestException:
             pass
         if time.monotonic() > deadline:
             _stop(proc)
             raise RuntimeError(
-                f"sandbox did not answer GET {base_url}/api/ within {timeout:.0f} s\n"
+                f"sandbox did not answer GET {probe_url} within {timeout:.0f} s\n"
                 f"--- stderr ---\n{_tail(stderr_path)}\n--- stdout ---\n{_tail(stdout_path)}"
             )
         time.sleep(0.2)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the sandbox we started: SIGINT first (clean shutdown), then SIGKILL if it hangs."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
+    """Stop the sandbox we started: SIGINT to its process group first (clean shutdown, like Ctrl-C in a terminal),
+    then SIGKILL to the group if it hangs, so no server outlives the test."""
+    if proc.poll() is None:
+        _signal_group(proc, signal.SIGINT)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait()
+    # The CLI may be gone while a server it spawned still shuts down: give the group a moment, then kill what is left.
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while _group_alive(proc) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    _signal_group(proc, signal.SIGKILL)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
     try:
-        proc.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        os.killpg(proc.pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True

@@ -986,6 +986,17 @@ def _count(params: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def link_rels(params: Mapping[str, str]) -> frozenset[str] | None:
+    """``links=self,canonical``: the link relations items keep (None: all of them); an unknown name is a 400."""
+    raw = params.get("links")
+    if raw is None:
+        return None
+    rels = frozenset(r.strip() for r in raw.split(",") if r.strip())
+    if not rels or any(r not in C.LINK_RELS for r in rels):
+        raise invalid_param("links", raw)
+    return rels
+
+
 def wants_total(params: Mapping[str, str]) -> bool:
     """``totalResults=true``: add the (extra count query) ``totalResults`` member to the envelope."""
     return _flag(params, "totalResults")

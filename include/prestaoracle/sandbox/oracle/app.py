@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from prestaoracle.sandbox import faults
-from prestaoracle.sandbox.oracle import adf, auth, clock, lifecycle, orders, rest, store
+from prestaoracle.sandbox.oracle import adf, auth, clock, contract, lifecycle, orders, rest, store
 from prestaoracle.sandbox.oracle.resources import CRM, FSCM, RESOURCES, VERSIONS, Resource
 
 ENV_DB_URL = "PRESTAORACLE_ORACLE_DB_URL"
@@ -31,6 +31,17 @@ ORACLE_FAULTS = {  # faults only an ERP pod shows: rate per request they apply t
     "flaky": {"timeout_after_commit": 0.15, "token_expiry": 0.05},
     "hostile": {"timeout_after_commit": 0.15, "token_expiry": 0.05},
 }
+
+
+def token_life(seed: int, serial: int | None, rate: float) -> int | None:
+    """How many uses the ``serial``-th issued token survives, or None when it lives out its TTL.
+
+    "Token expired mid-run": a seeded share (``rate`` x 10) of tokens is revoked on use number 3..22. The choice
+    depends on the seed and the token's issue number only, so the same run of requests replays identically.
+    """
+    if serial is None or orders.stable_unit(seed, "token", serial, "dies") >= rate * 10:
+        return None
+    return 3 + int(orders.stable_unit(seed, "token", serial, "life") * 20)
 
 
 class Answer(Exception):
@@ -58,10 +69,11 @@ class Pod:
 
     def handle(self, method: str, root: str, rest_path: str, params: dict[str, str], headers: dict[str, str],
                body: bytes, host: str) -> tuple[int, dict[str, str], bytes]:
-        version = adf.framework_version(headers)
+        version = contract.DEFAULT_FRAMEWORK_VERSION
         accept = headers.get("accept")
         try:
-            user = self._authenticate(method, rest_path, headers)
+            version = adf.framework_version(headers)  # a bad header is a 400 (answered as version 1 would be)
+            user = self._authenticate(method, f"/{root}/resources/{rest_path}", headers)
             with self.engine.begin() as conn:
                 lifecycle.catch_up(conn, self.seed, clock.now(conn))
             parts = [p for p in rest_path.split("/") if p]
@@ -90,11 +102,9 @@ class Pod:
         authorization = headers.get("authorization", "")
         user = auth.check(self.engine, self.creds, authorization)
         if authorization.lower().startswith("bearer ") and self.rates["token_expiry"]:
-            token = authorization[7:].strip()
-            uses = self.counter.next(f"token {token}")
-            # A seeded minority of tokens die early, after a seeded number of uses: "token expired mid-run".
-            if orders.stable_unit(self.seed, token[:12], "dies") < self.rates["token_expiry"] * 10:
-                life = 3 + int(orders.stable_unit(self.seed, token[:12], "life") * 20)
+            life = token_life(self.seed, auth.serial(self.engine, authorization), self.rates["token_expiry"])
+            if life is not None:
+                uses = self.counter.next(f"token {authorization[7:].strip()}")
                 if uses == life:
                     auth.revoke(self.engine, authorization)
                     self.log.add_transport(faults.InjectedFault("token_expiry", uses, status=401),
@@ -135,6 +145,7 @@ class Pod:
         path = name
         key: Any = parts[1]
         parent: Resource = res
+        parent_href: str | None = None
         i = 2
         while i < len(parts):
             if parts[i] != "child" or i + 1 >= len(parts):
@@ -142,12 +153,14 @@ class Pod:
             child = parent.child(parts[i + 1])
             if child is None:
                 raise adf.AdfError(404, f"The child {parts[i + 1]} doesn't exist.")
+            parent_href = adf.item_href(ctx.base, path, key)
             path = f"{path}/{adf.item_href('', '', key).lstrip('/')}/child/{child.accessor}"
             scope = child.resource.table.c[child.fk] == row[child.parent_column]
             if i + 2 >= len(parts):
                 if method != "GET":
                     raise adf.AdfError(405, f"Method {method} isn't allowed on {child.accessor}.")
-                return 200, {}, rest.collection(conn, child.resource, ctx, path, scope), COLLECTION_TYPE
+                return 200, {}, rest.collection(conn, child.resource, ctx, path, scope, parent_href=parent_href), \
+                    COLLECTION_TYPE
             t = child.resource.table
             key = parts[i + 2]
             found = conn.execute(sa.select(t).where(scope, t.c[child.resource.key] == _key_value(child.resource, key),
@@ -157,7 +170,7 @@ class Pod:
             row, parent = found._mapping, child.resource
             i += 3
         if method == "GET":
-            item = rest.item(conn, parent, row, ctx, path, key)
+            item = rest.item(conn, parent, row, ctx, path, key, parent_href=parent_href)
             return 200, {"ETag": rest.change_indicator(row)}, item, ITEM_TYPE
         if parent is not res:
             raise adf.AdfError(405, f"Method {method} isn't allowed on a child item here.")
@@ -350,6 +363,12 @@ def _patch_plain(conn: sa.Connection, res: Resource, row: Any, payload: Any, now
     return conn.execute(sa.select(t).where(t.c[res.key] == row[res.key])).one()
 
 
+def _transport_error_body(status: int) -> tuple[str, bytes]:
+    """Body of an injected 429/500/503: plain text, as the pod's gateway answers (§1.3: clients treat them as text)."""
+    reason = {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
+    return "text/plain", f"{status} {reason}".encode()
+
+
 def make_app(pod: Pod, profile: faults.FaultProfile) -> FastAPI:
     app = FastAPI(title="Oracle Fusion sandbox", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -396,7 +415,7 @@ def make_app(pod: Pod, profile: faults.FaultProfile) -> FastAPI:
     app.include_router(faults.injected_router(pod.log))
     if profile.transport_active:
         app.add_middleware(faults.FaultMiddleware, profile=profile, seed=pod.seed, engine=pod.engine,
-                           prefixes=(f"/{FSCM}/", f"/{CRM}/"), log=pod.log)
+                           prefixes=(f"/{FSCM}/", f"/{CRM}/"), log=pod.log, error_body=_transport_error_body)
     return app
 
 

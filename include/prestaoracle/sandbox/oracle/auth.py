@@ -46,8 +46,10 @@ def issue_token(engine: sa.Engine, creds: Credentials, authorization: str, form:
         raise TokenError(401, "invalid_client", "Client authentication failed.")
     token = secrets.token_urlsafe(48)
     with engine.begin() as conn:
+        serial = store.next_ids(conn, "TokenSerial")[0]
         conn.execute(store.TOKENS.insert().values(access_token=token, client_id=creds.client_id,
-                                                  expires_at=time.time() + creds.token_ttl, revoked=0))
+                                                  expires_at=time.time() + creds.token_ttl, revoked=0,
+                                                  serial=serial))
     return {"access_token": token, "token_type": "Bearer", "expires_in": creds.token_ttl}
 
 
@@ -75,6 +77,15 @@ def check(engine: sa.Engine, creds: Credentials, authorization: str) -> str:
     if pair != (creds.client_id, creds.client_secret):
         raise AuthError("bad user or password", 'Basic realm="Oracle Fusion Applications"')
     return pair[0]
+
+
+def serial(engine: sa.Engine, authorization: str) -> int | None:
+    """The issue number of the presented bearer token (None for Basic or an unknown token)."""
+    if not authorization.lower().startswith("bearer "):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(sa.select(store.TOKENS.c.serial).where(
+            store.TOKENS.c.access_token == authorization[7:].strip())).scalar()
 
 
 def revoke(engine: sa.Engine, authorization: str) -> None:

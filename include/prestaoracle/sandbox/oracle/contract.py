@@ -124,6 +124,11 @@ FINDER_UNQUOTES_VALUES = True
 
 # §1.3/§2.2 [VERIFY choice]: characters left unescaped when a key goes into an href (``PSHOP:123`` stays as is).
 KEY_SAFE_CHARS = ":,~-_."
+# §2.1 [DOC]: ``links=self,canonical`` keeps only those link relations in each item; the names ADF defines (§1.3).
+LINK_RELS = ("self", "canonical", "parent", "child", "lov", "enclosure", "describe")
+# §2.1 [VERIFY choice]: ``links`` filters the items' links only; a collection keeps its own ``self`` link (paging
+# clients follow it). An unknown relation name is a 400.
+LINKS_PARAM_FILTERS_COLLECTION = False
 
 # --------------------------------------------------------------------------------------------- order management
 # The wording and codes of Order Management's rejections are [VERIFY] (§1.3 "Error responses": "message wording is
@@ -165,6 +170,17 @@ MSG_CREDIT_LIMIT = ("The order failed the credit check: customer {party} would h
 CODE_CREDIT_LIMIT = "DOO-2621481"
 MSG_CLOSED_ORDER = "The order {key} is closed and can't be changed."
 CODE_CLOSED_ORDER = "DOO-2621482"
+# §1.3 [VERIFY choice]: an upsert replaces the order's lines, so it is refused once a line has shipped (Oracle keeps
+# shipped fulfillment lines; changing them needs a return or a change order).
+MSG_ORDER_IN_FULFILLMENT = "The order {key} has shipped lines and can't be replaced."
+CODE_ORDER_IN_FULFILLMENT = "DOO-2621485"
+# §1.3 [VERIFY choice]: attributes a PATCH may not change. The order key, and what Order Management validated on
+# create (business unit, customer, currency, warehouse), change only through an upsert that validates them again.
+ORDER_PATCH_NOT_UPDATABLE = (
+    "SourceTransactionSystem", "SourceTransactionId", "BusinessUnitId", "BusinessUnitName", "BuyingPartyId",
+    "BuyingPartyNumber", "BuyingPartyName", "TransactionalCurrencyCode", "RequestedFulfillmentOrganizationId",
+    "RequestedFulfillmentOrganizationCode",
+)
 MSG_NOT_UPDATABLE = "The attribute {attr} can't be updated."
 CODE_NOT_UPDATABLE = "DOO-2621483"
 MSG_DELETE_NOT_DRAFT = "Only draft orders can be deleted; order {number} has been submitted."
@@ -177,7 +193,8 @@ SPLIT_SHIPMENT_RATE = 0.08  # orders of several lines whose last line ships in a
 SPLIT_GAP_MINUTES = 24 * 60
 BACKORDER_RETRY_MINUTES = 2 * 24 * 60  # a backordered line waits for a purchase receipt
 RESTOCK_EXTRA = 10
-BILL_AFTER_MINUTES = 60  # fully shipped → AutoInvoice
+AWAIT_BILLING_AFTER_MINUTES = 15  # fully shipped → lines interfaced to AR (AWAITING_BILLING, §7.3)
+BILL_AFTER_MINUTES = 60  # fully shipped → AutoInvoice (BILLED)
 PAID_RATE = 0.85  # invoices the customer pays; the rest stay open for reconciliation to find
 PAY_AFTER_DAYS = (1, 5)
 PRICE_CHANGES_PER_DAY = 3

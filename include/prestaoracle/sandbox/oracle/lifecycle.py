@@ -30,6 +30,13 @@ def catch_up(conn: sa.Connection, seed: int, now: datetime) -> int:
         if not due:
             break
         for order in due:
+            # Claim the step first: another worker catching up at the same moment then updates no row and skips
+            # it, so no step runs twice (a second invoice, a second shipment).
+            claimed = conn.execute(o.update().where(
+                o.c.HeaderId == order.HeaderId, o.c._Step == order._Step, o.c._NextStepAt == order._NextStepAt,
+            ).values(_NextStepAt=None)).rowcount
+            if claimed != 1:
+                continue
             at = clock.parse(order._NextStepAt)
             STEPS[order._Step](conn, seed, order, at)
             done += 1
@@ -58,6 +65,9 @@ def _available(conn: sa.Connection, sku: str, org: str) -> sa.Row | None:
 def _ship(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
     """Pick, pack and ship what stock allows; a seeded few orders ship their last line in a second parcel."""
     org = order.RequestedFulfillmentOrganizationCode or "M1"
+    backordered = _lines(conn, order, "BACKORDERED")
+    if backordered:
+        _restock(conn, org, at, backordered)
     lines = _lines(conn, order, "AWAITING_SHIPPING", "BACKORDERED")
     split = len(lines) > 1 and stable_unit(seed, order.HeaderId, "split") < contract.SPLIT_SHIPMENT_RATE
     if split and not _lines(conn, order, "SHIPPED"):
@@ -78,11 +88,9 @@ def _ship(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
     open_lines = _lines(conn, order, "AWAITING_SHIPPING", "BACKORDERED")
     if open_lines:
         backordered = any(line.StatusCode == "BACKORDERED" for line in open_lines)
-        if backordered:
-            _restock(conn, order, org, at, open_lines)
         _set(conn, order, at, "ship", contract.BACKORDER_RETRY_MINUTES if backordered else contract.SPLIT_GAP_MINUTES)
     else:
-        _set(conn, order, at, "bill", contract.BILL_AFTER_MINUTES)
+        _set(conn, order, at, "interface", contract.AWAIT_BILLING_AFTER_MINUTES)
 
 
 def _make_shipment(conn: sa.Connection, seed: int, order: sa.Row, at: datetime, org: str,
@@ -116,23 +124,31 @@ def _make_shipment(conn: sa.Connection, seed: int, order: sa.Row, at: datetime, 
             PrimaryQuantity=store.ONHAND.c.PrimaryQuantity - qty, LastUpdateDate=stamp))
 
 
-def _restock(conn: sa.Connection, order: sa.Row, org: str, at: datetime, lines: list[sa.Row]) -> None:
-    """A purchase receipt arrives for what is backordered, so backorders clear on the next attempt."""
+def _restock(conn: sa.Connection, org: str, at: datetime, lines: list[sa.Row]) -> None:
+    """The purchase receipt for what is backordered has arrived by the retry: on-hand rises now, stamped now."""
     for line in lines:
         onhand = _available(conn, line.ProductNumber, org)
         if onhand is not None:
             need = line.OrderedQuantity - (line.ShippedQuantity or 0)
             conn.execute(store.ONHAND.update().where(store.ONHAND.c._Id == onhand._Id).values(
                 PrimaryQuantity=store.ONHAND.c.PrimaryQuantity + need + contract.RESTOCK_EXTRA,
-                LastUpdateDate=clock.iso(at + timedelta(minutes=contract.BACKORDER_RETRY_MINUTES - 1))))
+                LastUpdateDate=clock.iso(at)))
+
+
+def _interface(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
+    """Shipped lines are interfaced to Receivables: AWAITING_BILLING until AutoInvoice runs."""
+    conn.execute(store.ORDER_LINES.update().where(store.ORDER_LINES.c.HeaderId == order.HeaderId,
+                                                  store.ORDER_LINES.c.StatusCode == "SHIPPED").values(
+        StatusCode="AWAITING_BILLING", Status=STATUS_NAMES["AWAITING_BILLING"], LastUpdateDate=clock.iso(at)))
+    _set(conn, order, at, "bill", contract.BILL_AFTER_MINUTES - contract.AWAIT_BILLING_AFTER_MINUTES)
 
 
 def _bill(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
     """AutoInvoice: one receivables invoice per order, its lines carrying the sales order number."""
     stamp = clock.iso(at)
-    lines = _lines(conn, order, "SHIPPED")
+    lines = _lines(conn, order, "AWAITING_BILLING")
     conn.execute(store.ORDER_LINES.update().where(store.ORDER_LINES.c.HeaderId == order.HeaderId,
-                                                  store.ORDER_LINES.c.StatusCode == "SHIPPED").values(
+                                                  store.ORDER_LINES.c.StatusCode == "AWAITING_BILLING").values(
         StatusCode="BILLED", Status=STATUS_NAMES["BILLED"], LastUpdateDate=stamp))
     trx_id = store.next_ids(conn, "CustomerTransactionId")[0]
     amount = round(sum(line.OrderedQuantity * line.UnitSellingPrice for line in lines), 2)
@@ -186,26 +202,46 @@ def _pay(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
     _set(conn, order, at, None, StatusCode="CLOSED", Status=STATUS_NAMES["CLOSED"])
 
 
-STEPS = {"ship": _ship, "bill": _bill, "pay": _pay}
+STEPS = {"ship": _ship, "interface": _interface, "bill": _bill, "pay": _pay}
 
 
 def _change_prices(conn: sa.Connection, seed: int, now: datetime) -> None:
-    """Each full day on the clock, a seeded handful of list prices move (and say so in LastUpdateDate)."""
-    cfg = {r.name: r.value for r in conn.execute(sa.select(store.SETTINGS).where(
-        store.SETTINGS.c.name == "prices_changed_through"))}
-    last = clock.parse(cfg["prices_changed_through"]) if cfg else now
-    if not cfg:
+    """Each full day on the clock, a seeded handful of list prices move (and say so in LastUpdateDate).
+
+    The charge, its price list item and the price list all get the day's LastUpdateDate, so a client polling any
+    level with ``q=LastUpdateDate > mark`` sees the change.
+    """
+    settings = store.SETTINGS
+    last_text = conn.execute(sa.select(settings.c.value).where(settings.c.name == "prices_changed_through")).scalar()
+    if last_text is None:
         store.put_settings(conn, {"prices_changed_through": clock.iso(now)})
         return
-    charges = store.PRICE_LIST_CHARGES
+    last = clock.parse(last_text)
+    days = int((now - last) / timedelta(days=1))
+    if days < 1:
+        return
+    through = last + timedelta(days=days)
+    # Claim the days first (compare-and-set), so two workers catching up together apply each day once.
+    claimed = conn.execute(settings.update().where(settings.c.name == "prices_changed_through",
+                                                   settings.c.value == last_text)
+                           .values(value=clock.iso(through))).rowcount
+    if claimed != 1:
+        return
+    charges, items, lists = store.PRICE_LIST_CHARGES, store.PRICE_LIST_ITEMS, store.PRICE_LISTS
     ids = [r[0] for r in conn.execute(sa.select(charges.c.PriceListChargeId).order_by(charges.c.PriceListChargeId))]
-    day = last
-    while ids and day + timedelta(days=1) <= now:
-        day += timedelta(days=1)
+    for n in range(1, days + 1 if ids else 1):
+        day = last + timedelta(days=n)
+        stamp = clock.iso(day)
         for k in range(contract.PRICE_CHANGES_PER_DAY):
             charge_id = ids[int(stable_unit(seed, day.date(), k, "price") * len(ids))]
             factor = 1 + (stable_unit(seed, day.date(), k, "pct") - 0.5) / 10
+            # round() of a double does not exist on PostgreSQL; numeric rounds the same on both backends.
+            new_price = sa.func.round(sa.cast(charges.c.BasePrice * factor, sa.Numeric), 2)
             conn.execute(charges.update().where(charges.c.PriceListChargeId == charge_id).values(
-                BasePrice=sa.func.round(charges.c.BasePrice * factor, 2), LastUpdateDate=clock.iso(day)))
-    if day != last:
-        store.put_settings(conn, {"prices_changed_through": clock.iso(day)})
+                BasePrice=sa.cast(new_price, sa.Float), LastUpdateDate=stamp))
+            item_id = sa.select(charges.c.PriceListItemId).where(charges.c.PriceListChargeId == charge_id)
+            conn.execute(items.update().where(items.c.PriceListItemId == item_id.scalar_subquery())
+                         .values(LastUpdateDate=stamp))
+            list_id = sa.select(items.c.PriceListId).where(items.c.PriceListItemId == item_id.scalar_subquery())
+            conn.execute(lists.update().where(lists.c.PriceListId == list_id.scalar_subquery())
+                         .values(LastUpdateDate=stamp))

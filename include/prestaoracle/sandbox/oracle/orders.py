@@ -204,6 +204,12 @@ def create(conn: sa.Connection, payload: Any, now: datetime, seed: int, user: st
     if existing is not None and not upsert:
         raise _bad(contract.MSG_DUPLICATE_ORDER.format(system=system, id=source_id), contract.CODE_DUPLICATE_ORDER,
                    "/SourceTransactionId")
+    if existing is not None:
+        key = f"{system}:{source_id}"
+        if existing.StatusCode == "CLOSED":
+            raise _bad(contract.MSG_CLOSED_ORDER.format(key=key), contract.CODE_CLOSED_ORDER)
+        if _has_shipped(conn, existing.HeaderId):
+            raise _bad(contract.MSG_ORDER_IN_FULFILLMENT.format(key=key), contract.CODE_ORDER_IN_FULFILLMENT)
     bu_id, bu_name = _business_unit(payload)
     header_org = _organization(payload, "")
     party = _party(conn, payload)
@@ -236,8 +242,6 @@ def create(conn: sa.Connection, payload: Any, now: datetime, seed: int, user: st
         conn.execute(store.ORDERS.insert().values(**values))
     else:
         header_id = existing.HeaderId
-        if existing.StatusCode == "CLOSED":
-            raise _bad(contract.MSG_CLOSED_ORDER.format(key=f"{system}:{source_id}"), contract.CODE_CLOSED_ORDER)
         if submitted and not existing.SubmittedFlag:
             values.update(SubmittedDate=stamp, SubmittedBy=user, **_schedule_first_step(seed, header_id, now))
         conn.execute(store.ORDERS.update().where(store.ORDERS.c.HeaderId == header_id).values(**values))
@@ -246,6 +250,14 @@ def create(conn: sa.Connection, payload: Any, now: datetime, seed: int, user: st
     _insert_lines(conn, header_id, lines, payload, submitted, stamp)
     _insert_parties(conn, header_id, payload, party)
     return conn.execute(sa.select(store.ORDERS).where(store.ORDERS.c.HeaderId == header_id)).one(), existing is None
+
+
+def _has_shipped(conn: sa.Connection, header_id: int) -> bool:
+    t = store.ORDER_LINES
+    return conn.execute(sa.select(sa.func.count()).select_from(t).where(
+        t.c.HeaderId == header_id,
+        sa.or_(t.c.ShippedQuantity > 0, t.c.StatusCode.in_(("SHIPPED", "AWAITING_BILLING", "BILLED", "CLOSED"))),
+    )).scalar_one() > 0
 
 
 def _schedule_first_step(seed: int, header_id: int, now: datetime) -> dict[str, str]:
@@ -301,9 +313,12 @@ def patch(conn: sa.Connection, row: sa.Row, payload: Any, now: datetime, seed: i
     """PATCH of a header: submit a draft (``SubmittedFlag: true``) or change a writable attribute."""
     if not isinstance(payload, dict):
         raise _bad(contract.MSG_BAD_PAYLOAD, contract.CODE_REQUIRED)
-    bad = [k for k in payload if k not in HEADER_WRITABLE]
+    bad = [k for k in payload if k not in HEADER_WRITABLE or k in contract.ORDER_PATCH_NOT_UPDATABLE]
     if bad:
         raise _bad(contract.MSG_NOT_UPDATABLE.format(attr=bad[0]), contract.CODE_NOT_UPDATABLE, f"/{bad[0]}")
+    if row.StatusCode == "CLOSED":
+        key = f"{row.SourceTransactionSystem}:{row.SourceTransactionId}"
+        raise _bad(contract.MSG_CLOSED_ORDER.format(key=key), contract.CODE_CLOSED_ORDER)
     stamp = iso(now)
     values: dict[str, Any] = {k: v for k, v in payload.items() if not isinstance(v, list | dict)}
     values.update(LastUpdateDate=stamp, LastUpdatedBy=user)

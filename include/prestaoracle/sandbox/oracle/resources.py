@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from prestaoracle.sandbox.oracle import store
+from prestaoracle.sandbox.oracle import contract, store
 from prestaoracle.sandbox.oracle.adf import Attr
 
 FSCM = "fscmRestApi"
@@ -64,8 +64,8 @@ class Resource:
 
 
 def _simple(name: str, root: str, table: sa.Table, key: str, methods: tuple[str, ...] = ("GET",),
-            children: tuple[Child, ...] = (), **kw: object) -> Resource:
-    return Resource(name, root, table, key, attrs_of(table), methods, children, **kw)
+            children: tuple[Child, ...] = (), read_only: tuple[str, ...] = (), **kw: object) -> Resource:
+    return Resource(name, root, table, key, attrs_of(table, read_only=read_only), methods, children, **kw)
 
 
 LINES = _simple("lines", FSCM, store.ORDER_LINES, "LineId")
@@ -75,7 +75,7 @@ SHIP_TO = _simple("shipToCustomer", FSCM, store.ORDER_PARTIES, "_Id", where=(("_
 SALES_ORDERS = Resource(
     "salesOrdersForOrderHub", FSCM, store.ORDERS, "HeaderId",
     attrs_of(store.ORDERS, read_only=("HeaderId", "OrderNumber", "StatusCode", "Status", "CreationDate",
-                                      "LastUpdateDate", "TotalAmount")),
+                                      "LastUpdateDate", "TotalAmount", *contract.ORDER_PATCH_NOT_UPDATABLE)),
     ("GET", "POST", "PATCH", "DELETE"),
     (
         Child("lines", LINES, "HeaderId", "HeaderId"),
@@ -111,7 +111,9 @@ RESOURCES: dict[tuple[str, str], Resource] = {
         INVOICES,
         _simple("standardReceipts", FSCM, store.RECEIPTS, "StandardReceiptId", methods=("GET", "POST")),
         _simple("itemsV2", FSCM, store.ITEMS, "ItemId"),
-        _simple("accounts", CRM, store.ACCOUNTS, "PartyNumber", methods=("GET", "POST", "PATCH")),
+        _simple("accounts", CRM, store.ACCOUNTS, "PartyNumber", methods=("GET", "POST", "PATCH"),
+                read_only=("PartyId", "PartyNumber", "CustomerAccountId", "AccountNumber", "SiteUseId",
+                           "CreationDate", "LastUpdateDate")),
     )
 }
 # availableQuantityDetails is a request/response resource (POST only); see app.py.

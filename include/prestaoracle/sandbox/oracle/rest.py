@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from prestaoracle.sandbox.oracle import adf
+from prestaoracle.sandbox.oracle import contract as C
 from prestaoracle.sandbox.oracle.resources import Child, Resource
 
 
@@ -74,7 +75,9 @@ def item_dict(
         ]
         out[accessor] = adf.expanded_child(items, ctx.version, self_href=f"{own_href}/child/{accessor}")
     if not adf.only_data(ctx.params):
-        out["links"] = adf.item_links(ctx.base, path, key, change_indicator(row), accessors, parent_href=parent_href)
+        links = adf.item_links(ctx.base, path, key, change_indicator(row), accessors, parent_href=parent_href)
+        rels = adf.link_rels(ctx.params)
+        out["links"] = links if rels is None else [x for x in links if x["rel"] in rels]
     return adf.select_fields(out, [a.name for a in res.attrs], fields, accessors)
 
 
@@ -91,6 +94,7 @@ def collection(
     path: str,
     scope: sa.ColumnElement[bool] | None = None,
     key_of: Any = None,
+    parent_href: str | None = None,
 ) -> dict[str, Any]:
     """A page of ``res`` (under ``scope`` for a child collection) with ADF's envelope."""
     params = ctx.params
@@ -112,12 +116,16 @@ def collection(
     total = None
     if adf.wants_total(params):
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*conditions)).scalar_one()
-    items = [item_dict(conn, res, r, ctx, path, (key_of or (lambda x: x[res.key]))(r), fields, expand)
-             for r in rows]
+    items = [item_dict(conn, res, r, ctx, path, (key_of or (lambda x: x[res.key]))(r), fields, expand,
+                       parent_href=parent_href) for r in rows]
     query = {k: v for k, v in params.items()}
     query.update(limit=str(limit), offset=str(offset))
-    return adf.collection(items, limit=limit, offset=offset, has_more=has_more, total=total,
-                          self_href=f"{ctx.base}/{path}?{urlencode(query)}", name=res.name)
+    out = adf.collection(items, limit=limit, offset=offset, has_more=has_more, total=total,
+                         self_href=f"{ctx.base}/{path}?{urlencode(query)}", name=res.name)
+    rels = adf.link_rels(params)
+    if rels is not None and C.LINKS_PARAM_FILTERS_COLLECTION:
+        out["links"] = [x for x in out["links"] if x["rel"] in rels]
+    return out
 
 
 def _finder(res: Resource, t: sa.Table, value: str) -> list[sa.ColumnElement[bool]]:
@@ -146,6 +154,7 @@ def _typed(attr: adf.Attr, text: str) -> Any:
     return text
 
 
-def item(conn: sa.Connection, res: Resource, row: Mapping[str, Any], ctx: Ctx, path: str, key: Any) -> dict[str, Any]:
+def item(conn: sa.Connection, res: Resource, row: Mapping[str, Any], ctx: Ctx, path: str, key: Any,
+         parent_href: str | None = None) -> dict[str, Any]:
     fields, expand = adf.parse_shape(ctx.params)
-    return item_dict(conn, res, row, ctx, path, key, fields, expand)
+    return item_dict(conn, res, row, ctx, path, key, fields, expand, parent_href=parent_href)

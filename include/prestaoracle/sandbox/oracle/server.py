@@ -37,6 +37,8 @@ def prepare(db_url: str, shop_rows: dict[str, list[dict]], spec: PodSpec) -> dic
         store.put_settings(conn, {"seed": str(spec.seed), "faults": spec.faults, "client_id": spec.client_id,
                                   "client_secret": spec.client_secret, "token_ttl": str(spec.token_ttl)})
         clock.start(conn, spec.clock_start.astimezone(UTC), spec.real_time)
+        # Price drift counts full days from the clock's start, so the very first advance already moves prices.
+        store.put_settings(conn, {"prices_changed_through": clock.iso(spec.clock_start.astimezone(UTC))})
     engine.dispose()
     return counts
 

@@ -168,6 +168,8 @@ TOKENS = _t(
     "fusion_tokens",
     sa.Column("access_token", sa.String(80), primary_key=True), sa.Column("client_id", sa.Text()),
     sa.Column("expires_at", sa.Float()), sa.Column("revoked", sa.Integer(), default=0),
+    # Issue order (1, 2, ...): the fault profile picks the tokens that die early by it, so runs replay per seed.
+    sa.Column("serial", sa.BigInteger()),
 )
 
 SETTINGS = _t("fusion_settings", sa.Column("name", sa.String(64), primary_key=True), sa.Column("value", sa.Text()))
@@ -179,7 +181,7 @@ FIRST_IDS = {
     "HeaderId": 300100560000001, "LineId": 300100560500001, "FulfillLineId": 300100561000001,
     "OrderNumber": 520001, "PartyRow": 1, "ShipmentId": 3001001, "ShipmentLine": 4001001,
     "CustomerTransactionId": 300100170000001, "CustomerTransactionLineId": 300100171000001,
-    "TransactionNumber": 110001, "StandardReceiptId": 300100153100001,
+    "TransactionNumber": 110001, "StandardReceiptId": 300100153100001, "TokenSerial": 1,
 }
 
 
