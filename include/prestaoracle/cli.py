@@ -143,13 +143,16 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         url = f"http://{args.host}:{args.oracle_port}/"
         banners.append((f"{url}sandbox/clock", f"Oracle Fusion REST: {url}fscmRestApi/resources/11.13.18.05/  "
                         f"token: {url}oauth2/v1/token  client id: {args.oracle_client_id}  secret: {secret}"))
-    for (url, banner), proc in zip(banners, procs, strict=True):
-        if not _wait_up(url, proc):
-            print(f"error: the sandbox at {url} did not start", file=sys.stderr)
-            for p in procs:
-                p.kill()
-            return 1
-        print(banner, flush=True)
+    try:
+        for (url, banner), proc in zip(banners, procs, strict=True):
+            if not _wait_up(url, proc):
+                print(f"error: the sandbox at {url} did not start", file=sys.stderr)
+                _stop(procs)
+                return 1
+            print(banner, flush=True)
+    except KeyboardInterrupt:
+        _stop(procs)  # interrupted while starting: leave no server behind
+        return 0
     return _run_until_interrupted(procs)
 
 
@@ -182,6 +185,11 @@ def _run_until_interrupted(procs: list) -> int:
     signal.signal(signal.SIGINT, _stop)
     while not stop["now"] and all(p.poll() is None for p in procs):
         time.sleep(0.2)
+    _stop(procs)
+    return 0 if stop["now"] else 1
+
+
+def _stop(procs: list) -> None:
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
@@ -190,7 +198,6 @@ def _run_until_interrupted(procs: list) -> int:
             p.wait(timeout=10)
         except Exception:
             p.kill()
-    return 0 if stop["now"] else 1
 
 
 def main(argv: list[str] | None = None) -> int:
