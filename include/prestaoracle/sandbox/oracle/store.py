@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from prestaoracle.sandbox.storage import create_engine  # noqa: F401 - re-exported for the app and server
+
 METADATA = sa.MetaData()
 
 S, INT, N, D = sa.Text, sa.BigInteger, sa.Float, sa.Text  # datetimes are ISO strings in UTC, as the API prints them
@@ -183,21 +185,6 @@ FIRST_IDS = {
     "CustomerTransactionId": 300100170000001, "CustomerTransactionLineId": 300100171000001,
     "TransactionNumber": 110001, "StandardReceiptId": 300100153100001, "TokenSerial": 1,
 }
-
-
-def create_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
 
 
 def reset(engine: Engine) -> None:

@@ -28,17 +28,21 @@ class PhpFatal(Exception):
     """An uncaught PHP exception: PHP's own 500 page, without any webservice header."""
 
 
-def did_you_mean(word: str, choices: list[str]) -> str:
-    """The closest name by Levenshtein distance; the last of equally close names wins, as in PHP."""
-    best, best_d = choices[0] if choices else "", 10**9
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """PHP's getClosest(): the closest name by byte Levenshtein distance; the LAST of equally close names wins,
+    which is why fixture 37 answers "conversion_rate" and not the earlier "mobile_theme" at the same distance."""
+    closest, shortest = "", -1
+    w = word.encode()
     for c in choices:
-        d = _levenshtein(word, c)
-        if d <= best_d:
-            best, best_d = c, d
-    return best
+        lev = _levenshtein(w, c.encode())
+        if lev == 0:
+            return c
+        if shortest < 0 or lev <= shortest:
+            closest, shortest = c, lev
+    return closest
 
 
-def _levenshtein(a: str, b: str) -> int:
+def _levenshtein(a: bytes, b: bytes) -> int:
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]

@@ -20,21 +20,11 @@ from typing import Any
 
 from faker import Faker
 
+from prestaoracle.sandbox.faults import BAD_ROW_KINDS  # one list for the generator and the injected log
 from prestaoracle.sandbox.prestashop.schema import RESOURCES
 
 __all__ = ["BAD_ROW_KINDS", "ZERO_DATE", "ZERO_DATETIME", "GeneratedShop", "generate_shop"]
 
-BAD_ROW_KINDS: tuple[str, ...] = (
-    "negative_quantity",
-    "missing_sku",
-    "unknown_sku",
-    "totals_mismatch",
-    "duplicate_cart",
-    "invalid_email",
-    "empty_country",
-    "unicode_names",
-    "zero_dates",
-)
 
 ZERO_DATETIME = "0000-00-00 00:00:00"
 ZERO_DATE = "0000-00-00"

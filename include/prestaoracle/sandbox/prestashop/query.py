@@ -23,7 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from prestaoracle.sandbox.prestashop.errors import PhpFatal, WSError
+from prestaoracle.sandbox.prestashop.errors import PhpFatal, WSError, did_you_mean
 from prestaoracle.sandbox.prestashop.schema import DECIMALS, Resource
 
 LIST_FAILURE_WARNINGS: tuple[tuple[int, str], ...] = tuple(
@@ -257,31 +257,7 @@ def _kind(resource: Resource, name: str) -> str:
 
 def _did_you_mean(label: str, word: str, choices: Sequence[str]) -> str:
     full = (' The full list is: "' + '", "'.join(choices) + '"') if len(choices) > 1 else ""
-    return f'{label}. Did you mean: "{_php_closest(word, choices)}"?{full}'
-
-
-def _php_closest(word: str, choices: Sequence[str]) -> str:
-    # getClosest() keeps the LAST of equally close names (`$lev <= $shortest`): fixture 37 answers
-    # "conversion_rate", not the earlier "mobile_theme" at the same distance. PHP measures bytes.
-    closest, shortest = "", -1
-    w = word.encode()
-    for c in choices:
-        lev = _levenshtein(w, c.encode())
-        if lev == 0:
-            return c
-        if shortest < 0 or lev <= shortest:
-            closest, shortest = c, lev
-    return closest
-
-
-def _levenshtein(a: bytes, b: bytes) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+    return f'{label}. Did you mean: "{did_you_mean(word, choices)}"?{full}'
 
 
 def _conditions(name: str, kind: str, raw: str, i18n: bool = False) -> list[Condition]:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from prestaoracle.sandbox.prestashop.schema import RESOURCES, Field, Resource
+from prestaoracle.sandbox.storage import create_engine  # noqa: F401 - re-exported for the app and server
 
 METADATA = sa.MetaData()
 
@@ -78,22 +79,6 @@ SETTINGS = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text(), nullable=False),
 )
-
-
-def create_engine(url: str) -> Engine:
-    """An engine tuned for a store read by several processes at once."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
 
 
 def reset(engine: Engine) -> None:
