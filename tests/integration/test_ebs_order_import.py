@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import oracle
-from support.pg import temp_database
+from support.pg import no_postgres, temp_database
 
 from prestaoracle.sandbox.ebs import SeedReport, advance, contract, create_schema, run_order_import, seed
 from prestaoracle.sandbox.ebs import schema as s
@@ -64,7 +64,7 @@ def env(request: pytest.FixtureRequest, shop_rows: dict, tmp_path_factory: pytes
     try:
         url = database.__enter__()
     except sa.exc.OperationalError as exc:
-        pytest.skip(f"no local PostgreSQL: {exc.orig}")
+        no_postgres(exc)
     engine = sa.create_engine(url)
     try:
         create_schema(engine)

@@ -26,3 +26,13 @@ def temp_database(prefix: str = "prestaoracle_test") -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def no_postgres(exc: Exception) -> None:
+    """Skip on a developer box without PostgreSQL; fail in CI, which starts it (.ci/run), so nothing hides there."""
+    import pytest
+
+    message = f"no local PostgreSQL: {getattr(exc, 'orig', exc)}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import oracle
 from sqlalchemy.schema import CreateIndex, CreateTable
-from support.pg import temp_database
+from support.pg import no_postgres, temp_database
 
 from prestaoracle.sandbox.ebs import contract, create_schema, seed
 from prestaoracle.sandbox.ebs import schema as s
@@ -121,7 +121,7 @@ def test_schema_creates_on_postgres() -> None:
         database = temp_database("ebs_schema")
         url = database.__enter__()
     except sa.exc.OperationalError as exc:
-        pytest.skip(f"no local PostgreSQL: {exc.orig}")
+        no_postgres(exc)
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support.pg import no_postgres
 
 from prestaoracle.sandbox.faults import (
     BAD_ROW_KINDS,
@@ -197,7 +198,7 @@ def test_attempt_counter_postgres() -> None:
         with admin.begin() as conn:
             conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     except sa.exc.OperationalError as exc:
-        pytest.skip(f"no local PostgreSQL: {exc.orig}")
+        no_postgres(exc)
     engine = sa.create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=8)
     try:
         _check_counter(engine)

@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.pg import no_postgres
 
 from prestaoracle.sandbox.oracle import adf
 from prestaoracle.sandbox.oracle import contract as C
@@ -131,7 +132,7 @@ def _connect(name: str) -> Iterator[Db]:
             conn = engine.connect()
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            pytest.skip(f"no local PostgreSQL: {exc.orig}")
+            no_postgres(exc)
     try:
         META.create_all(conn)
         if name == "postgres":

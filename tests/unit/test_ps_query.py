@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.pg import no_postgres
 
 from prestaoracle.sandbox.prestashop import query as q
 from prestaoracle.sandbox.prestashop.errors import PhpFatal, WSError
@@ -355,7 +356,7 @@ def test_to_sql_examples_postgres() -> None:
     try:
         conn = engine.connect()
     except sa.exc.OperationalError as exc:
-        pytest.skip(f"no local PostgreSQL: {exc.orig}")
+        no_postgres(exc)
     try:
         conn.execute(sa.text("CREATE TEMPORARY TABLE things (id integer primary key, a integer, b integer, s text, "
                              "price double precision, day text, birthday text, nick text)"))
