@@ -100,6 +100,7 @@ def cmd_demo(_args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from prestaoracle.sandbox import faults
     from prestaoracle.sandbox.prestashop import server as ps_server
+    from prestaoracle.sandbox.storage import sqlite_url
 
     try:
         faults.parse_faults(args.faults)
@@ -117,7 +118,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     data = ps_server.shop_rows(spec)
     procs, banners = [], []
     if args.only != "oracle":
-        db_url = args.prestashop_db_url or ps_server.sqlite_url(args.data_dir, "prestashop.sqlite")
+        db_url = args.prestashop_db_url or sqlite_url(args.data_dir, "prestashop.sqlite")
         counts = ps_server.prepare(db_url, spec, data)
         print(f"PrestaShop sandbox: {args.dataset} shop loaded in {time.perf_counter() - t0:.1f}s "
               f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()) if v)})", flush=True)
@@ -135,7 +136,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             clock_start = clock_start.replace(tzinfo=UTC)
         pod = ora_server.PodSpec(args.seed, args.faults, args.oracle_client_id, secret, args.oracle_token_ttl,
                                  clock_start, args.oracle_real_time)
-        db_url = args.oracle_db_url or ps_server.sqlite_url(args.data_dir, "oracle.sqlite")
+        db_url = args.oracle_db_url or sqlite_url(args.data_dir, "oracle.sqlite")
         counts = ora_server.prepare(db_url, data[1], pod)
         print(f"Oracle sandbox: pod seeded ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()) if v)})",
               flush=True)

@@ -1,7 +1,11 @@
-"""The emulators' database engines: SQLite tuned for several worker processes, or any other SQLAlchemy URL."""
+"""What both emulators share to run: their database engines and their uvicorn worker processes."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,3 +25,20 @@ def create_engine(url: str) -> sa.Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def spawn_uvicorn(factory: str, env_var: str, db_url: str, host: str, port: int, workers: int) -> subprocess.Popen:
+    """Serve an app factory in a child uvicorn process with ``workers`` workers; the store's URL goes by env."""
+    env = dict(os.environ, **{env_var: db_url})
+    cmd = [
+        sys.executable, "-m", "uvicorn", factory, "--factory", "--host", host, "--port", str(port),
+        "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--no-server-header",
+        "--timeout-graceful-shutdown", "2",
+    ]
+    return subprocess.Popen(cmd, env=env)
+
+
+def sqlite_url(data_dir: Path, name: str) -> str:
+    """A SQLite file in ``data_dir`` (created if needed)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(data_dir / name).resolve()}"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prestaoracle.sandbox.oracle import clock, store
 from prestaoracle.sandbox.oracle.app import ENV_DB_URL
 from prestaoracle.sandbox.oracle.seed import seed_fusion
+from prestaoracle.sandbox.storage import spawn_uvicorn
 
 
 @dataclass
@@ -44,10 +43,5 @@ def prepare(db_url: str, shop_rows: dict[str, list[dict]], spec: PodSpec) -> dic
 
 
 def spawn(db_url: str, host: str, port: int, workers: int) -> subprocess.Popen:
-    env = dict(os.environ, **{ENV_DB_URL: db_url})
-    cmd = [
-        sys.executable, "-m", "uvicorn", "prestaoracle.sandbox.oracle.app:create_app", "--factory",
-        "--host", host, "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-        "--no-access-log", "--no-server-header", "--timeout-graceful-shutdown", "2",
-    ]
-    return subprocess.Popen(cmd, env=env)
+    """Serve the prepared store in a child uvicorn process (its own workers), returned running."""
+    return spawn_uvicorn("prestaoracle.sandbox.oracle.app:create_app", ENV_DB_URL, db_url, host, port, workers)

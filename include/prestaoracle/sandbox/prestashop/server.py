@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-from pathlib import Path
 
 from prestaoracle.sandbox.prestashop import store
 from prestaoracle.sandbox.prestashop.app import ENV_DB_URL
+from prestaoracle.sandbox.storage import spawn_uvicorn
 
 
 @dataclass
@@ -67,15 +65,4 @@ def prepare(db_url: str, spec: ShopSpec, data: tuple[str, dict[str, list[dict]],
 
 def spawn(db_url: str, host: str, port: int, workers: int) -> subprocess.Popen:
     """Serve the prepared store in a child uvicorn process (its own workers), returned running."""
-    env = dict(os.environ, **{ENV_DB_URL: db_url})
-    cmd = [
-        sys.executable, "-m", "uvicorn", "prestaoracle.sandbox.prestashop.app:create_app", "--factory",
-        "--host", host, "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-        "--no-access-log", "--no-server-header", "--timeout-graceful-shutdown", "2",
-    ]
-    return subprocess.Popen(cmd, env=env)
-
-
-def sqlite_url(data_dir: Path, name: str) -> str:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(data_dir / name).resolve()}"
+    return spawn_uvicorn("prestaoracle.sandbox.prestashop.app:create_app", ENV_DB_URL, db_url, host, port, workers)
