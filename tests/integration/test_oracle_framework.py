@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
 from conftest import free_port
+from support.oracle_pod import CRM, Pod
 from support.sandbox import run_sandbox
 
 from prestaoracle.sandbox.oracle import contract
@@ -22,32 +22,8 @@ from prestaoracle.sandbox.oracle import contract
 pytestmark = pytest.mark.xdist_group("oracle_framework")
 
 USER, SECRET = "prestaoracle-sandbox", "FRAMEWORK-SECRET-42"
-FSCM = "/fscmRestApi/resources/11.13.18.05"
-CRM = "/crmRestApi/resources/11.13.18.05"
 COLLECTION_KEYS = ["items", "count", "hasMore", "limit", "offset", "links"]
 BATCH = "application/vnd.oracle.adf.batch+json"
-V4_JSON = {"REST-Framework-Version": "4", "Accept": "application/json"}
-
-
-class Pod:
-    """A thin client: base URL, Basic auth, JSON in and out."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.s = requests.Session()
-        self.s.auth = (USER, SECRET)
-
-    def url(self, path: str, root: str = FSCM) -> str:
-        return f"{self.base}{root}{path}"
-
-    def get(self, path: str, root: str = FSCM, headers: dict | None = None, **params: Any) -> requests.Response:
-        return self.s.get(self.url(path, root), params=params, headers=headers, timeout=30)
-
-    def post(self, path: str, body: Any, root: str = FSCM, headers: dict | None = None) -> requests.Response:
-        return self.s.post(self.url(path, root), json=body, headers=headers, timeout=30)
-
-    def patch(self, path: str, body: Any, headers: dict | None = None) -> requests.Response:
-        return self.s.patch(self.url(path), json=body, headers=headers, timeout=30)
 
 
 def order_payload(source_id: str, sku: str, party: str = "1007", qty: float = 1, submitted: bool = True) -> dict:
@@ -67,7 +43,7 @@ def pod() -> Iterator[Pod]:
     with run_sandbox("--only", "oracle", "--oracle-port", str(port), "--orders", "200", "--seed", "3",
                      "--end", "2026-03-01", "--oracle-clock-start", "2026-03-01T00:00:00",
                      "--oracle-client-secret", SECRET, "--oracle-token-ttl", "2", "--workers", "1") as base:
-        yield Pod(base)
+        yield Pod(base, USER, SECRET)
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from conftest import free_port
+from support.oracle_pod import Pod
 from support.pg import temp_database
 from support.sandbox import run_sandbox
 
@@ -26,49 +26,12 @@ from prestaoracle.sandbox.oracle import contract
 from prestaoracle.sandbox.oracle.orders import stable_unit
 
 USER, SECRET = "prestaoracle-sandbox", "LIFECYCLE-SECRET-1"
-FSCM = "/fscmRestApi/resources/11.13.18.05"
 ORDERS = "/salesOrdersForOrderHub"
 SEED = 3
 CLOCK_START = "2026-03-01T00:00:00.000+00:00"
 START = "2026-03-02T00:00:00.000+00:00"  # the pod's first move: one day, before any other request
 BATCH = 30
 BACKORDER_EXTRA = 5
-
-
-class Pod:
-    def __init__(self, base: str, backend: str) -> None:
-        self.base, self.backend = base, backend
-        self.s = requests.Session()
-        self.s.auth = (USER, SECRET)
-
-    def url(self, path: str) -> str:
-        return f"{self.base}{FSCM}{path}"
-
-    def get(self, path: str, headers: dict | None = None, **params: Any) -> requests.Response:
-        return self.s.get(self.url(path), params=params, headers=headers, timeout=30)
-
-    def items(self, path: str, **params: Any) -> list[dict]:
-        """Every row of a collection, paging with ``offset += count`` (§2.2)."""
-        out, offset = [], 0
-        while True:
-            resp = self.get(path, limit=500, offset=offset, onlyData="true", **params)
-            assert resp.status_code == 200, resp.text
-            body = resp.json()
-            out += body["items"]
-            offset += body["count"]
-            if not body["hasMore"]:
-                return out
-
-    def post(self, path: str, body: Any) -> requests.Response:
-        return self.s.post(self.url(path), json=body, timeout=30)
-
-    def advance(self, minutes: float) -> str:
-        resp = requests.post(f"{self.base}/sandbox/clock/advance", params={"minutes": minutes}, timeout=60)
-        assert resp.status_code == 200, resp.text
-        return resp.json()["now"]
-
-    def now(self) -> str:
-        return requests.get(f"{self.base}/sandbox/clock", timeout=30).json()["now"]
 
 
 def order_payload(source_id: str, lines: list[tuple[str, float]], party: str) -> dict:
@@ -100,7 +63,7 @@ def pod(request: pytest.FixtureRequest) -> Iterator[Pod]:
             "--only", "oracle", "--oracle-port", str(free_port()), "--orders", "200", "--seed", str(SEED),
             "--end", "2026-03-01", "--oracle-clock-start", CLOCK_START[:19], "--oracle-client-secret", SECRET,
             *db_args) as base:
-        pod = Pod(base, request.param)
+        pod = Pod(base, USER, SECRET, request.param)
         assert pod.advance(24 * 60) == START  # the pod's very first request
         yield pod
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 from conftest import free_port
+from support.oracle_pod import CRM, V4_JSON, Pod
 from support.sandbox import run_sandbox
 
 from prestaoracle.sandbox.oracle import contract
@@ -22,38 +23,7 @@ from prestaoracle.sandbox.oracle import contract
 pytestmark = pytest.mark.xdist_group("oracle_resources")
 
 USER, SECRET = "prestaoracle-sandbox", "RESOURCES-SECRET-7"
-FSCM = "/fscmRestApi/resources/11.13.18.05"
-CRM = "/crmRestApi/resources/11.13.18.05"
-V4_JSON = {"REST-Framework-Version": "4", "Accept": "application/json"}
 ORDERS = "/salesOrdersForOrderHub"
-
-
-class Pod:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.s = requests.Session()
-        self.s.auth = (USER, SECRET)
-
-    def url(self, path: str, root: str = FSCM) -> str:
-        return f"{self.base}{root}{path}"
-
-    def get(self, path: str, root: str = FSCM, headers: dict | None = None, **params: Any) -> requests.Response:
-        return self.s.get(self.url(path, root), params=params, headers=headers, timeout=30)
-
-    def post(self, path: str, body: Any, root: str = FSCM, headers: dict | None = None) -> requests.Response:
-        return self.s.post(self.url(path, root), json=body, headers=headers, timeout=30)
-
-    def patch(self, path: str, body: Any) -> requests.Response:
-        return self.s.patch(self.url(path), json=body, timeout=30)
-
-    def items(self, path: str, root: str = FSCM, **params: Any) -> list[dict]:
-        resp = self.get(path, root, limit=500, onlyData="true", **params)
-        assert resp.status_code == 200, resp.text
-        return resp.json()["items"]
-
-    def advance(self, minutes: float) -> str:
-        resp = requests.post(f"{self.base}/sandbox/clock/advance", params={"minutes": minutes}, timeout=30)
-        return resp.json()["now"]
 
 
 def line(n: int, sku: str, qty: float = 1) -> dict:
@@ -87,7 +57,7 @@ def pod() -> Iterator[Pod]:
     with run_sandbox("--only", "oracle", "--oracle-port", str(free_port()), "--orders", "200", "--seed", "4",
                      "--end", "2026-03-01", "--oracle-clock-start", "2026-03-01T00:00:00",
                      "--oracle-client-secret", SECRET, "--workers", "1") as base:
-        yield Pod(base)
+        yield Pod(base, USER, SECRET)
 
 
 @pytest.fixture(scope="session")
