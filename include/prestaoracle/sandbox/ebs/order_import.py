@@ -25,21 +25,13 @@ from sqlalchemy.engine import Engine
 
 from prestaoracle.sandbox.ebs import contract
 from prestaoracle.sandbox.ebs import schema as s
-from prestaoracle.sandbox.ebs.schema import create_schema
-from prestaoracle.sandbox.ebs.seed import SeedReport, seed
-from prestaoracle.sandbox.ebs.shipping import AdvanceResult, advance
 
 __all__ = [
-    "AdvanceResult",
     "FailedOrder",
     "ImportMessage",
     "ImportResult",
     "ImportedOrder",
-    "SeedReport",
-    "advance",
-    "create_schema",
     "run_order_import",
-    "seed",
 ]
 
 _CHUNK = 500  # bound IN lists (Oracle allows 1,000 items; SQLite builds older than 3.32 allow 999 binds)

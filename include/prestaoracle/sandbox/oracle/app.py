@@ -44,15 +44,6 @@ def token_life(seed: int, serial: int | None, rate: float) -> int | None:
     return 3 + int(orders.stable_unit(seed, "token", serial, "life") * 20)
 
 
-class Answer(Exception):
-    """A finished response raised from deep inside a handler (errors, mostly)."""
-
-    def __init__(self, status: int, body: Any = None, content_type: str = ITEM_TYPE,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status, self.body, self.content_type, self.headers = status, body, content_type, headers or {}
-
-
 class Pod:
     """One emulated Fusion pod over a store."""
 
@@ -298,7 +289,7 @@ def _check_accept(accept: str | None) -> None:
     if not accept:
         return
     kinds = [a.split(";")[0].strip().lower() for a in accept.split(",")]
-    if not any(k.startswith(ACCEPTABLE) or k == "*/*" for k in kinds):
+    if not any(k.startswith(ACCEPTABLE) for k in kinds):
         raise adf.AdfError(406, f"The media type {accept} can't be produced; ask for JSON.")
 
 

@@ -118,7 +118,7 @@ def collection(
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*conditions)).scalar_one()
     items = [item_dict(conn, res, r, ctx, path, (key_of or (lambda x: x[res.key]))(r), fields, expand,
                        parent_href=parent_href) for r in rows]
-    query = {k: v for k, v in params.items()}
+    query = dict(params)
     query.update(limit=str(limit), offset=str(offset))
     out = adf.collection(items, limit=limit, offset=offset, has_more=has_more, total=total,
                          self_href=f"{ctx.base}/{path}?{urlencode(query)}", name=res.name)

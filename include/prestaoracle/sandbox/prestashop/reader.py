@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from prestaoracle.sandbox.prestashop import store
 from prestaoracle.sandbox.prestashop.render import Record, wire
-from prestaoracle.sandbox.prestashop.schema import RESOURCES, Association, Resource
+from prestaoracle.sandbox.prestashop.schema import Association, Resource
 
 ORDER_ROW_FIELDS = {
     "id": "id", "product_id": "product_id", "product_attribute_id": "product_attribute_id",
@@ -89,6 +89,3 @@ def blank_record(res: Resource) -> Record:
     assocs = [(a, [[(f, "") for f in a.fields]]) for a in res.associations]
     return Record(res, values, assocs)
 
-
-def get_resource(name: str) -> Resource:
-    return RESOURCES[name]

@@ -19,7 +19,7 @@ from defusedxml import ElementTree as SafeET
 from prestaoracle.sandbox.prestashop import store
 from prestaoracle.sandbox.prestashop.errors import PhpFatal, WSError
 from prestaoracle.sandbox.prestashop.render import Record, wire
-from prestaoracle.sandbox.prestashop.schema import DECIMALS, RESOURCES, Field, Resource
+from prestaoracle.sandbox.prestashop.schema import DECIMALS, Field, Resource
 
 TRACKING_RE = re.compile(r"^[~:#,%&_=()\[\].? +\-@/a-zA-Z0-9]+$")
 NOT_WRITABLE = {("products", "manufacturer_name"), ("products", "quantity")}
@@ -288,6 +288,3 @@ class Writer:
             .values(quantity=total)
         )
 
-
-def resource(name: str) -> Resource:
-    return RESOURCES[name]
