@@ -18,10 +18,10 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from support.pg import no_postgres, temp_database
+from support.ebs import seeded_ebs
 
 from prestaoracle.oracle.ebs import EbsClient, EbsOrder, EbsOrderLine, document_ref, overall_reason
-from prestaoracle.sandbox.ebs import SeedReport, advance, contract, create_schema, run_order_import, seed
+from prestaoracle.sandbox.ebs import SeedReport, advance, contract, run_order_import
 from prestaoracle.sandbox.ebs import schema as s
 from prestaoracle.sandbox.prestashop.generate import generate_shop
 
@@ -90,24 +90,8 @@ def shop_rows() -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def env(request: pytest.FixtureRequest, shop_rows: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    if request.param == "sqlite":
-        engine = sa.create_engine(f"sqlite:///{tmp_path_factory.mktemp('ebs_client') / 'ebs.db'}")
-        create_schema(engine)
-        yield Env(engine, seed(engine, shop_rows, 11), shop_rows, "sqlite")
-        engine.dispose()
-        return
-    database = temp_database("ebs_client")
-    try:
-        url = database.__enter__()
-    except sa.exc.OperationalError as exc:
-        no_postgres(exc)
-    engine = sa.create_engine(url)
-    try:
-        create_schema(engine)
-        yield Env(engine, seed(engine, shop_rows, 11), shop_rows, "postgresql")
-    finally:
-        engine.dispose()
-        database.__exit__(None, None, None)
+    with seeded_ebs(request.param, shop_rows, tmp_path_factory.mktemp("ebs_client"), "ebs_client") as (engine, report):
+        yield Env(engine, report, shop_rows, request.param)
 
 
 def _expected_insertable(env: Env, orders: list[EbsOrder]) -> list[str]:
