@@ -179,11 +179,11 @@ def _wait_up(url: str, proc, timeout: float = 60) -> bool:
 def _run_until_interrupted(procs: list) -> int:
     stop = {"now": False}
 
-    def _stop(_sig, _frame) -> None:
+    def _on_signal(_sig, _frame) -> None:
         stop["now"] = True
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     while not stop["now"] and all(p.poll() is None for p in procs):
         time.sleep(0.2)
     _stop(procs)
