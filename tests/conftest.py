@@ -15,6 +15,7 @@ from pathlib import Path
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="prestaoracle-airflow-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
 
 # The recorded PrestaShop 8.1.2 traffic lives next to the repository (shared/ is a sibling of the checkout),
 # both here and in CI, so it is found relative to this file rather than through configuration.
