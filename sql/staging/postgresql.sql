@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema version 1 (postgresql).
+-- Staging schema at Alembic revision 0001 (postgresql).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -597,11 +597,9 @@ COMMENT ON TABLE run_metrics IS 'One row per (run, flow, step); a retried step r
 
 COMMENT ON COLUMN run_metrics.details IS 'JSON';
 
-CREATE TABLE schema_version (
-	version INTEGER NOT NULL,
-	applied_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
-	description VARCHAR(200) NOT NULL,
-	CONSTRAINT pk_schema_version PRIMARY KEY (version)
+CREATE TABLE alembic_version (
+	version_num VARCHAR(32) NOT NULL,
+	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO schema_version (version, applied_at, description) VALUES (1, CURRENT_TIMESTAMP, 'staging v1: landing, canonical PrestaShop and Oracle tables, watermarks, ledger, dead letters, metrics');
+INSERT INTO alembic_version (version_num) VALUES ('0001');

@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema version 1 (sqlite).
+-- Staging schema at Alembic revision 0001 (sqlite).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -561,11 +561,9 @@ CREATE TABLE run_metrics (
 
 CREATE INDEX ix_run_metrics_flow_started_at ON run_metrics (flow, started_at);
 
-CREATE TABLE schema_version (
-	version INTEGER NOT NULL,
-	applied_at DATETIME NOT NULL,
-	description VARCHAR(200) NOT NULL,
-	CONSTRAINT pk_schema_version PRIMARY KEY (version)
+CREATE TABLE alembic_version (
+	version_num VARCHAR(32) NOT NULL,
+	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO schema_version (version, applied_at, description) VALUES (1, CURRENT_TIMESTAMP, 'staging v1: landing, canonical PrestaShop and Oracle tables, watermarks, ledger, dead letters, metrics');
+INSERT INTO alembic_version (version_num) VALUES ('0001');

@@ -3,7 +3,9 @@
 A run with faults must stay reproducible and must still converge: the clients' tests compare a flaky run with a
 clean one. So every decision is a pure function of (seed, request key, attempt number of that key), attempt numbers
 live in the sandbox's database (so all uvicorn workers agree), and no fault applies past attempt
-``MAX_FAULTY_ATTEMPTS``: a client that tries four times always gets through.
+``MAX_FAULTY_ATTEMPTS``: a client that tries four times always gets through. The key of a write carries a digest of
+its body, so every distinct write of a run has its own three faulty attempts while a re-send of the same write is
+recognised as the next attempt of the same key. ``reset_faults`` at start-up makes every start a fresh run.
 
 Profiles are chosen with ``parse_faults("flaky")`` or ``parse_faults("flaky:http_503=0.2,latency=0")``. Transport
 faults are applied by ``FaultMiddleware``; bad-row kinds are only names and rates here, the data generator applies
@@ -12,10 +14,13 @@ them (``choose_bad_row`` gives it a deterministic pick) and records them with ``
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import json
 import logging
+import re
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -36,6 +41,7 @@ __all__ = [
     "MAX_FAULTY_ATTEMPTS",
     "PROFILES",
     "TRANSPORT_KINDS",
+    "WRITE_ONLY_KINDS",
     "AttemptCounter",
     "FaultMiddleware",
     "FaultProfile",
@@ -54,8 +60,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TRANSPORT_KINDS: tuple[str, ...] = ("latency", "http_500", "http_503", "http_429", "drop_connection", "slow_page")
+# lost_reply stays last: excluding it for reads must not move the draws of the other kinds.
+TRANSPORT_KINDS: tuple[str, ...] = (
+    "latency", "http_500", "http_503", "http_429", "drop_connection", "slow_page", "lost_reply",
+)
 BURST_KINDS: frozenset[str] = frozenset({"http_500", "http_503"})
+WRITE_ONLY_KINDS: frozenset[str] = frozenset({"lost_reply"})
 BAD_ROW_KINDS: tuple[str, ...] = (
     "negative_quantity",
     "missing_sku",
@@ -68,10 +78,14 @@ BAD_ROW_KINDS: tuple[str, ...] = (
     "zero_dates",
 )
 MAX_FAULTY_ATTEMPTS = 3
-SETTINGS: tuple[str, ...] = ("latency_ms", "slow_page_seconds", "max_burst")
+SETTINGS: tuple[str, ...] = ("latency_ms", "slow_page_seconds", "retry_after_seconds", "max_burst")
 GROUPS: tuple[str, ...] = ("transport", "bad_rows")
 STATUS = {"http_500": 500, "http_503": 503, "http_429": 429}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Share of answers without Retry-After, and of those that carry an HTTP-date instead of delta-seconds: a WAF's 429
+# usually names a wait, a 503 from a restarting backend often does not (RFC 9110 §10.2.3 allows both forms).
+RETRY_AFTER_ABSENT = {"http_429": 0.2, "http_503": 0.4}
+RETRY_AFTER_DATE = 0.2
 
 
 # --- profiles -----------------------------------------------------------------------------------------------------
@@ -86,6 +100,7 @@ class FaultProfile:
     bad_rows: Mapping[str, float] = field(default_factory=dict)
     latency_ms: tuple[float, float] = (50.0, 300.0)
     slow_page_seconds: tuple[float, float] = (2.0, 3.0)
+    retry_after_seconds: tuple[float, float] = (1.0, 8.0)
     max_burst: int = 3
 
     def __post_init__(self) -> None:
@@ -96,7 +111,12 @@ class FaultProfile:
         object.__setattr__(self, "bad_rows", {k: float(self.bad_rows.get(k, 0.0)) for k in BAD_ROW_KINDS})
         if not 1 <= self.max_burst <= MAX_FAULTY_ATTEMPTS:
             raise ValueError(f"max_burst must be 1..{MAX_FAULTY_ATTEMPTS}, got {self.max_burst}")
-        for label, (lo, hi) in (("latency_ms", self.latency_ms), ("slow_page_seconds", self.slow_page_seconds)):
+        ranges = (
+            ("latency_ms", self.latency_ms),
+            ("slow_page_seconds", self.slow_page_seconds),
+            ("retry_after_seconds", self.retry_after_seconds),
+        )
+        for label, (lo, hi) in ranges:
             if lo < 0 or hi < lo:
                 raise ValueError(f"{label} must be 'LOW-HIGH' with 0 <= LOW <= HIGH, got {lo}-{hi}")
 
@@ -115,6 +135,7 @@ class FaultProfile:
         parts += [
             f"latency_ms={_num(self.latency_ms[0])}-{_num(self.latency_ms[1])}",
             f"slow_page_seconds={_num(self.slow_page_seconds[0])}-{_num(self.slow_page_seconds[1])}",
+            f"retry_after_seconds={_num(self.retry_after_seconds[0])}-{_num(self.retry_after_seconds[1])}",
             f"max_burst={self.max_burst}",
         ]
         base = self.name if self.name in PROFILES else "none"
@@ -143,6 +164,7 @@ _FLAKY_TRANSPORT = {
     "http_429": 0.04,
     "drop_connection": 0.03,
     "slow_page": 0.02,
+    "lost_reply": 0.04,
 }
 PROFILES: dict[str, FaultProfile] = {
     "none": FaultProfile("none"),
@@ -155,7 +177,8 @@ def parse_faults(spec: str) -> FaultProfile:
     """Turn ``--faults`` text (``hostile`` or ``flaky:http_503=0.2,latency=0,slow_page_seconds=0.2``) into a profile.
 
     Keys after the colon: a transport or bad-row kind (``=rate``), a group ``transport``/``bad_rows`` (sets every
-    rate of the group), ``latency_ms=LOW-HIGH``, ``slow_page_seconds=LOW-HIGH`` (one number sets both), ``max_burst``.
+    rate of the group), ``latency_ms=LOW-HIGH``, ``slow_page_seconds=LOW-HIGH``, ``retry_after_seconds=LOW-HIGH``
+    (one number sets both ends), ``max_burst``.
     """
     text = (spec or "").strip()
     name, _, overrides = text.partition(":")
@@ -185,7 +208,7 @@ def parse_faults(spec: str) -> FaultProfile:
                 transport = dict.fromkeys(TRANSPORT_KINDS, float(value))
             elif key == "bad_rows":
                 bad_rows = dict.fromkeys(BAD_ROW_KINDS, float(value))
-            elif key in ("latency_ms", "slow_page_seconds"):
+            elif key in ("latency_ms", "slow_page_seconds", "retry_after_seconds"):
                 settings[key] = _parse_range(value)
             elif key == "max_burst":
                 settings[key] = int(value)
@@ -213,13 +236,26 @@ def _parse_range(value: str) -> tuple[float, float]:
 
 # --- deterministic decisions --------------------------------------------------------------------------------------
 
+BODY_MARK = " body="
 
-def request_key(method: str, path: str, query: bytes | str = b"") -> str:
-    """Canonical ``METHOD /path?sorted-query``: equal for retries even when a client reorders or re-encodes params."""
+
+def request_key(method: str, path: str, query: bytes | str = b"", body: bytes = b"") -> str:
+    """Canonical ``METHOD /path?sorted-query[ body=DIGEST]``: equal for retries of the same request.
+
+    Parameter order and encoding do not matter. A non-empty body of a write adds a digest of its bytes, so two
+    different writes to one collection are two keys, and a re-send of the very same write is the same key again.
+    """
     raw = query.decode("latin-1") if isinstance(query, bytes) else query
     pairs = sorted(parse_qsl(raw, keep_blank_values=True))
     canon = urlencode(pairs, quote_via=quote, safe="")
-    return f"{method.upper()} {path}" + (f"?{canon}" if canon else "")
+    key = f"{method.upper()} {path}" + (f"?{canon}" if canon else "")
+    if body and method.upper() not in SAFE_METHODS:
+        key += BODY_MARK + hashlib.sha256(body).hexdigest()[:16]
+    return key
+
+
+def _is_write(key: str) -> bool:
+    return key.partition(" ")[0] not in SAFE_METHODS
 
 
 def _unit(seed: int | str, *parts: object) -> float:
@@ -241,11 +277,13 @@ def fault_plan(profile: FaultProfile, seed: int | str, key: str) -> tuple[str | 
     """The transport fault (or None) for attempts 1..MAX_FAULTY_ATTEMPTS of one request key.
 
     500/503 come as bursts of 1..max_burst attempts and the attempt after a burst is clean, like a restarting backend.
+    A lost reply only hits writes (GET/HEAD/OPTIONS keys never draw it).
     """
+    kinds = TRANSPORT_KINDS if _is_write(key) else tuple(k for k in TRANSPORT_KINDS if k not in WRITE_ONLY_KINDS)
     plan: list[str | None] = [None] * MAX_FAULTY_ATTEMPTS
     attempt = 1
     while attempt <= MAX_FAULTY_ATTEMPTS:
-        kind = _pick(profile.transport, TRANSPORT_KINDS, _unit(seed, key, attempt, "kind"))
+        kind = _pick(profile.transport, kinds, _unit(seed, key, attempt, "kind"))
         if kind in BURST_KINDS:
             length = 1 + int(_unit(seed, key, attempt, "burst") * profile.max_burst)
             for i in range(attempt, min(attempt + length, MAX_FAULTY_ATTEMPTS + 1)):
@@ -259,12 +297,28 @@ def fault_plan(profile: FaultProfile, seed: int | str, key: str) -> tuple[str | 
 
 @dataclass(frozen=True)
 class InjectedFault:
-    """One decided transport fault: its kind, the attempt it hits, and the delay or status it implies."""
+    """One decided transport fault: its kind, the attempt it hits, and the delay, status and headers it implies.
+
+    ``retry_after_seconds`` is None when the answer carries no ``Retry-After``; ``retry_after_date`` sends it as an
+    HTTP-date that many seconds ahead instead of delta-seconds. A ``lost_reply`` with a status answers that status
+    after the write was committed; without one its connection is cut.
+    """
 
     kind: str
     attempt: int
     delay_seconds: float = 0.0
     status: int | None = None
+    retry_after_seconds: int | None = None
+    retry_after_date: bool = False
+
+    def retry_after(self, now: float | None = None) -> str | None:
+        """The ``Retry-After`` header value to send (an HTTP-date is relative to ``now``, default the wall clock)."""
+        if self.retry_after_seconds is None:
+            return None
+        if self.retry_after_date:
+            at = (time.time() if now is None else now) + self.retry_after_seconds
+            return email.utils.formatdate(at, usegmt=True)
+        return str(self.retry_after_seconds)
 
     def detail(self) -> dict[str, Any]:
         """What the log keeps, so a test can match the entry with what its client saw."""
@@ -273,6 +327,13 @@ class InjectedFault:
             out["status"] = self.status
         if self.delay_seconds:
             out["delay_ms"] = round(self.delay_seconds * 1000, 1)
+        if self.kind in RETRY_AFTER_ABSENT:
+            out["retry_after_seconds"] = self.retry_after_seconds
+            out["retry_after_form"] = (
+                "absent" if self.retry_after_seconds is None else "http-date" if self.retry_after_date else "seconds"
+            )
+        if self.kind == "lost_reply":
+            out["reply"] = "cut" if self.status is None else "error"
         return out
 
 
@@ -290,7 +351,23 @@ def decide(profile: FaultProfile, seed: int | str, key: str, attempt: int) -> In
     if kind == "slow_page":
         lo, hi = profile.slow_page_seconds
         return InjectedFault(kind, attempt, delay_seconds=lo + u * (hi - lo))
+    if kind == "lost_reply":
+        # Half the lost replies are cut connections, half a 500 sent after the commit (a PHP warning while rendering).
+        return InjectedFault(kind, attempt, status=500 if u < 0.5 else None)
+    if kind in RETRY_AFTER_ABSENT:
+        return InjectedFault(kind, attempt, status=STATUS[kind], **_retry_after(profile, seed, key, attempt, kind))
     return InjectedFault(kind, attempt, status=STATUS.get(kind))
+
+
+def _retry_after(profile: FaultProfile, seed: int | str, key: str, attempt: int, kind: str) -> dict[str, Any]:
+    """Whether and how a 429/503 names its wait: absent, delta-seconds or an HTTP-date, mostly short, some long."""
+    form = _unit(seed, key, attempt, "retry_after_form")
+    if form < RETRY_AFTER_ABSENT[kind]:
+        return {}
+    lo, hi = profile.retry_after_seconds
+    # Squared draw: most servers ask for a short wait, a few for the long end of the range.
+    seconds = round(lo + (hi - lo) * _unit(seed, key, attempt, "retry_after") ** 2)
+    return {"retry_after_seconds": seconds, "retry_after_date": form < RETRY_AFTER_ABSENT[kind] + RETRY_AFTER_DATE}
 
 
 def choose_bad_row(
@@ -381,11 +458,10 @@ class InjectedLog:
         self.engine = engine
         create_tables(engine)
 
-    def add_transport(self, fault: InjectedFault, key: str) -> None:
-        """Record one transport fault the middleware is about to apply to request ``key``."""
-        self._insert(
-            [{"category": "transport", "kind": fault.kind, "detail": json.dumps(fault.detail()), "request_key": key}]
-        )
+    def add_transport(self, fault: InjectedFault, key: str, extra: Mapping[str, Any] | None = None) -> None:
+        """Record one transport fault applied to request ``key``, with ``extra`` facts (header sent, what committed)."""
+        detail = {**fault.detail(), **(extra or {})}
+        self._insert([{"category": "transport", "kind": fault.kind, "detail": json.dumps(detail), "request_key": key}])
 
     def add_bad_row(self, entity: str, id: object, kind: str, detail: str = "") -> None:
         """Record one bad row the data generator planted."""
@@ -432,7 +508,8 @@ class InjectedLog:
                 )
             else:
                 detail = json.loads(row["detail"] or "{}")
-                method, _, target = (row["request_key"] or "").partition(" ")
+                target, _, body = (row["request_key"] or "").partition(BODY_MARK)
+                method, _, target = target.partition(" ")
                 path, _, query = target.partition("?")
                 out["transport"].append(
                     {
@@ -440,6 +517,7 @@ class InjectedLog:
                         "method": method,
                         "path": path,
                         "query": query,
+                        "body": body or None,
                         "attempt": detail.get("attempt"),
                         "detail": detail,
                     }
@@ -478,15 +556,18 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-ErrorBody = Callable[[int], tuple[str, bytes]]
+ErrorBody = Callable[[InjectedFault, Scope], tuple[str, bytes]]
+Headers = list[tuple[bytes, bytes]]
 
 _REASONS = {500: "Internal Server Error", 503: "Service Unavailable", 429: "Too Many Requests"}
 _FILLER = json.dumps({"items": [{"id": i, "name": f"item {i}"} for i in range(64)]}).encode()
 _INCOMPLETE_MSG = "ASGI callable returned without completing response."
+_FIRST_ID = re.compile(rb'<id>\s*(?:<!\[CDATA\[)?\s*(\d+)|"id"\s*:\s*"?(\d+)')
 
 
-def json_error_body(status: int) -> tuple[str, bytes]:
-    """Default error body, in the shape of PrestaShop's JSON webservice errors."""
+def json_error_body(fault: InjectedFault, scope: Scope) -> tuple[str, bytes]:
+    """Default error body, in the shape of PrestaShop's JSON webservice errors (emulators pass their own)."""
+    status = fault.status or 500
     body = {"errors": [{"code": status, "message": f"{_REASONS.get(status, 'Error')} (injected by sandbox)"}]}
     return "application/json", json.dumps(body).encode()
 
@@ -518,9 +599,11 @@ _drop_filter = _ExpectedDropFilter()
 class FaultMiddleware:
     """ASGI middleware injecting the profile's transport faults into requests under ``prefixes``.
 
-    ``drop_executes_writes``: a cut GET/HEAD/OPTIONS response is the real one truncated; for writes the app is not
-    run by default, so a retried POST cannot duplicate data. Set it to test a client's idempotency (the write
-    happens, the response is lost).
+    ``drop_connection`` on a GET/HEAD/OPTIONS cuts the real response; on a write the app is not run by default (the
+    request was lost before it reached the shop; ``drop_executes_writes`` runs it). ``lost_reply`` runs the write and
+    then loses its answer (a cut connection or a 500 after the commit), recording what was committed; an emulator
+    with its own lost-reply fault (the Fusion pod's 504 after commit) turns it off with ``lost_reply=False``.
+    ``error_body`` renders injected errors in the format the request asked for.
     """
 
     def __init__(
@@ -533,6 +616,7 @@ class FaultMiddleware:
         log: InjectedLog | None = None,
         error_body: ErrorBody = json_error_body,
         drop_executes_writes: bool = False,
+        lost_reply: bool = True,
     ) -> None:
         self.app = app
         self.profile = profile
@@ -540,6 +624,7 @@ class FaultMiddleware:
         self.prefixes = tuple(prefixes)
         self.error_body = error_body
         self.drop_executes_writes = drop_executes_writes
+        self.lost_reply = lost_reply
         self.counter = AttemptCounter(engine) if profile.transport_active else None
         self.log = log if log is not None else InjectedLog(engine)
         logging.getLogger("uvicorn.error").addFilter(_drop_filter)
@@ -555,14 +640,24 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        key = request_key(method, scope["path"], scope.get("query_string", b""))
+        body = b""
+        if method not in SAFE_METHODS:
+            body, receive = await _buffered(receive)
+        key = request_key(method, scope["path"], scope.get("query_string", b""), body)
         attempt = await run_in_threadpool(self.counter.next, key)
         fault = decide(self.profile, self.seed, key, attempt)
+        if fault is not None and fault.kind == "lost_reply" and not self.lost_reply:
+            fault = None
         if fault is None or (fault.kind == "drop_connection" and method == "HEAD"):
             # A HEAD response has no body to cut short.
             await self.app(scope, receive, send)
             return
-        await run_in_threadpool(self.log.add_transport, fault, key)
+        if fault.kind == "lost_reply":
+            await self._lose_reply(scope, receive, send, fault, key)
+            return
+        retry_after = fault.retry_after()
+        extra = {"retry_after": retry_after} if fault.kind in RETRY_AFTER_ABSENT else None
+        await run_in_threadpool(self.log.add_transport, fault, key, extra)
         log.info("injecting %s into %s (attempt %d)", fault.kind, key, attempt)
         if fault.delay_seconds:
             await anyio.sleep(fault.delay_seconds)
@@ -570,18 +665,18 @@ class FaultMiddleware:
         elif fault.kind == "drop_connection":
             await self._drop(scope, receive, send, method)
         else:
-            await self._error(send, fault)
+            await self._error(scope, send, fault, retry_after)
 
-    async def _error(self, send: Send, fault: InjectedFault) -> None:
+    async def _error(self, scope: Scope, send: Send, fault: InjectedFault, retry_after: str | None = None) -> None:
         status = fault.status or 500
-        content_type, body = self.error_body(status)
+        content_type, body = self.error_body(fault, scope)
         headers = [
             (b"content-type", content_type.encode()),
             (b"content-length", str(len(body)).encode()),
             (b"x-sandbox-fault", fault.kind.encode()),
         ]
-        if status == 429:
-            headers.append((b"retry-after", b"1"))
+        if retry_after is not None:
+            headers.append((b"retry-after", retry_after.encode("latin-1")))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -589,18 +684,26 @@ class FaultMiddleware:
         status, headers, body = 200, [(b"content-type", b"application/json")], b""
         if method in SAFE_METHODS or self.drop_executes_writes:
             status, headers, body = await self._capture(scope, receive)
-        if len(body) < 2 or status < 200 or status in (204, 304):
-            status, headers, body = 200, [(b"content-type", b"application/json")], _FILLER
-        headers = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"transfer-encoding")]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-        # Returning with the body unfinished makes the server close the socket: the client sees a short read.
-        _drop_filter.expect()
+        await _cut(send, status, headers, body)
 
-    async def _capture(self, scope: Scope, receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _lose_reply(self, scope: Scope, receive: Receive, send: Send, fault: InjectedFault, key: str) -> None:
+        """Run the write, then lose its answer; a write the app refused committed nothing and is answered as is."""
+        status, headers, answer = await self._capture(scope, receive)
+        if not 200 <= status < 300:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": answer, "more_body": False})
+            return
+        committed = {"status": status, "id": _first_id(answer)}
+        await run_in_threadpool(self.log.add_transport, fault, key, {"committed": committed})
+        log.info("injecting lost_reply into %s (attempt %d) after it committed %s", key, fault.attempt, committed)
+        if fault.status is None:
+            await _cut(send, status, headers, answer)
+        else:
+            await self._error(scope, send, fault)
+
+    async def _capture(self, scope: Scope, receive: Receive) -> tuple[int, Headers, bytes]:
         status = 200
-        headers: list[tuple[bytes, bytes]] = []
+        headers: Headers = []
         chunks: list[bytes] = []
 
         async def keep(message: Message) -> None:
@@ -613,3 +716,36 @@ class FaultMiddleware:
 
         await self.app(scope, receive, keep)
         return status, headers, b"".join(chunks)
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the whole request body (to key the write by it) and a ``receive`` that replays it to the app."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return body, replay
+
+
+async def _cut(send: Send, status: int, headers: Headers, body: bytes) -> None:
+    """Announce the whole body, send half of it and stop: the server closes the socket, the client sees a short read."""
+    if len(body) < 2 or status < 200 or status in (204, 304):
+        status, headers, body = 200, [(b"content-type", b"application/json")], _FILLER
+    headers = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"transfer-encoding")]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+    _drop_filter.expect()
+
+
+def _first_id(answer: bytes) -> int | None:
+    """The id of the object a write answered with (XML ``<id>`` or JSON ``"id"``), to log what was committed."""
+    match = _FIRST_ID.search(answer)
+    return int(match.group(1) or match.group(2)) if match else None

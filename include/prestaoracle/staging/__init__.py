@@ -1,7 +1,8 @@
 """The staging database: landing, canonical typed tables, upserts, watermarks, idempotency ledger, dead letters,
 run metrics (SQLAlchemy Core; SQLite by default, PostgreSQL in production).
 
-One module per job: ``schema`` (tables), ``migrate`` (versioned ``upgrade``), ``ddl`` (committed SQL files),
+One module per job: ``schema`` (tables), ``migrate`` (Alembic ``upgrade``; revisions in ``migrations/``),
+``revision`` (writes the next revision), ``ddl`` (committed SQL files),
 ``db`` (``connect`` and the ``Staging`` facade), ``upsert``, ``landing``, ``watermarks``, ``ledger``,
 ``dead_letters``, ``scrub`` (secret removal), ``metrics``. Functions take a SQLAlchemy ``Connection`` and never
 commit: the caller's transaction decides what becomes visible together.

@@ -165,12 +165,13 @@ class Staging:
         self.engine.dispose()
 
     # -- schema
-    def upgrade(self, target: int | None = None) -> int:
+    def upgrade(self, target: str = "head") -> str | None:
         return migrate.upgrade(self.engine, target)
 
-    def version(self) -> int:
+    def version(self) -> str | None:
+        """The Alembic revision the database is at (None before ``upgrade``)."""
         with self._read() as conn:
-            return migrate.current_version(conn)
+            return migrate.current_revision(conn)
 
     # -- transactions
     @contextlib.contextmanager

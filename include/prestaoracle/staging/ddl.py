@@ -1,8 +1,9 @@
 """Render the staging schema as SQL files, and check the committed ones: ``sql/staging/{postgresql,sqlite}.sql``.
 
 The files are generated from ``schema.py``, never edited; a test fails when they drift from the metadata.
-Each file creates the tables and indexes and records ``schema_version`` at the latest migration step, so a
-database created from it is one ``migrate.upgrade`` recognises as current. After changing ``schema.py``::
+Each file creates the tables and indexes and Alembic's ``alembic_version`` at the head revision, so a database
+created from it is one ``migrate.upgrade`` recognises as current. After changing ``schema.py`` and adding its
+revision (see ``migrate.py``)::
 
     .venv/bin/python -m prestaoracle.staging.ddl           # rewrite sql/staging/*.sql
     .venv/bin/python -m prestaoracle.staging.ddl --check   # exit 1 and name the stale files, write nothing
@@ -24,6 +25,14 @@ ROOT = Path(__file__).resolve().parents[3]
 SQL_DIR = ROOT / "sql" / "staging"
 DIALECTS = {"postgresql": postgresql.dialect, "sqlite": sqlite.dialect}
 
+# The shape of Alembic's version table (alembic.runtime.migration.MigrationContext), created by the files so that a
+# database made from one is at the head revision; the migrate tests run Alembic against such a database.
+ALEMBIC_VERSION = sa.Table(
+    "alembic_version", sa.MetaData(),
+    sa.Column("version_num", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
 
 def render(dialect_name: str) -> str:
     """The full DDL of the staging schema for one dialect."""
@@ -37,13 +46,13 @@ def render(dialect_name: str) -> str:
             if table.comment:
                 statements.append(str(SetTableComment(table).compile(dialect=dialect)))
             statements += [str(SetColumnComment(c).compile(dialect=dialect)) for c in table.columns if c.comment]
-    latest = migrate.STEPS[-1]
-    stamp = sa.insert(schema.schema_version).values(
-        version=latest.version, applied_at=sa.func.current_timestamp(), description=latest.description)
+    head = migrate.head()
+    statements.append(str(CreateTable(ALEMBIC_VERSION).compile(dialect=dialect)).strip())
+    stamp = sa.insert(ALEMBIC_VERSION).values(version_num=head)
     statements.append(str(stamp.compile(dialect=dialect, compile_kwargs={"literal_binds": True})))
     body = "\n\n".join(f"{statement};" for statement in statements)
     text = (f"-- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.\n"
-            f"-- Staging schema version {latest.version} ({dialect_name}).\n\n{body}\n")
+            f"-- Staging schema at Alembic revision {head} ({dialect_name}).\n\n{body}\n")
     return "\n".join(line.rstrip() for line in text.split("\n"))  # SQLAlchemy ends column lines with ", "
 
 

@@ -15,7 +15,8 @@ Three groups:
   column (no ``passwd``/``secure_key``; payments keep the card's last four digits only).
 * **Bookkeeping**: ``watermarks``, ``sync_ledger`` (the idempotency ledger, unique per ``(target, record_key)``),
   ``dead_letters`` (unique per ``(source, entity, record_key, stage, reason_class)``: the same problem seen again
-  counts an occurrence), ``run_metrics`` and ``schema_version``.
+  counts an occurrence) and ``run_metrics``. Alembic keeps the schema's revision in its own ``alembic_version``
+  table (see ``migrate.py``); it is not part of this metadata.
 
 Timestamps are naive UTC (``DateTime`` without zone) on both backends, except source business dates (``date_add``,
 ``date_upd`` of PrestaShop) which keep the shop's clock as the source gives it. On SQLite ``Numeric`` goes through
@@ -589,13 +590,6 @@ run_metrics = sa.Table(
     comment="One row per (run, flow, step); a retried step replaces its row.",
 )
 
-schema_version = sa.Table(
-    "schema_version", METADATA,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("applied_at", sa.DateTime, nullable=False),
-    sa.Column("description", sa.String(200), nullable=False),
-)
-
 COUNT_COLUMNS = ("read", "written", "skipped", "quarantined", "requests")
 
 LANDING_TABLES = (landing_records, landing_history)
@@ -603,7 +597,7 @@ PRESTASHOP_TABLES = (ps_orders, ps_order_lines, ps_customers, ps_addresses, ps_p
                      ps_order_payments, ps_order_slips, ps_order_carriers, ps_order_histories)
 ORACLE_TABLES = (ora_sales_orders, ora_order_lines, ora_onhand, ora_prices, ora_shipment_lines, ora_invoices,
                  ora_invoice_lines, ora_receipts, ora_accounts)
-BOOKKEEPING_TABLES = (watermarks, sync_ledger, dead_letters, run_metrics, schema_version)
+BOOKKEEPING_TABLES = (watermarks, sync_ledger, dead_letters, run_metrics)
 TABLES: dict[str, sa.Table] = {t.name: t for t in (*LANDING_TABLES, *PRESTASHOP_TABLES, *ORACLE_TABLES,
                                                    *BOOKKEEPING_TABLES)}
 """Every table, in the order the DDL files list them."""

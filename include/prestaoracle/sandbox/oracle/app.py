@@ -354,8 +354,9 @@ def _patch_plain(conn: sa.Connection, res: Resource, row: Any, payload: Any, now
     return conn.execute(sa.select(t).where(t.c[res.key] == row[res.key])).one()
 
 
-def _transport_error_body(status: int) -> tuple[str, bytes]:
+def _transport_error_body(fault: faults.InjectedFault, _scope: Any) -> tuple[str, bytes]:
     """Body of an injected 429/500/503: plain text, as the pod's gateway answers (§1.3: clients treat them as text)."""
+    status = fault.status or 500
     reason = {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
     return "text/plain", f"{status} {reason}".encode()
 
@@ -406,7 +407,8 @@ def make_app(pod: Pod, profile: faults.FaultProfile) -> FastAPI:
     app.include_router(faults.injected_router(pod.log))
     if profile.transport_active:
         app.add_middleware(faults.FaultMiddleware, profile=profile, seed=pod.seed, engine=pod.engine,
-                           prefixes=(f"/{FSCM}/", f"/{CRM}/"), log=pod.log, error_body=_transport_error_body)
+                           prefixes=(f"/{FSCM}/", f"/{CRM}/"), log=pod.log, error_body=_transport_error_body,
+                           lost_reply=False)  # the pod loses replies its own way: 504 after an order commits
     return app
 
 

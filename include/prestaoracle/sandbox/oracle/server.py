@@ -29,7 +29,7 @@ def prepare(db_url: str, shop_rows: dict[str, list[dict]], spec: PodSpec) -> dic
 
     engine = store.create_engine(db_url)
     store.reset(engine)
-    faults.create_tables(engine)
+    faults.reset_faults(engine)  # a new start is a new run: attempt counts and the injected log start empty
     seeded = seed_fusion(shop_rows, spec.seed, spec.clock_start)
     counts = store.load(engine, seeded.rows)
     with engine.begin() as conn:

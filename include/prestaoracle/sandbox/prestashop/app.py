@@ -10,7 +10,9 @@ import base64
 import hashlib
 import os
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
@@ -24,6 +26,9 @@ from prestaoracle.sandbox.prestashop import query, reader, render, store
 from prestaoracle.sandbox.prestashop.errors import EmptyResponse, PhpFatal, WSError, did_you_mean
 from prestaoracle.sandbox.prestashop.schema import ALL_SHOP_RESOURCES, RESOURCES, Resource
 from prestaoracle.sandbox.prestashop.writes import Writer, parse_body
+
+if TYPE_CHECKING:
+    from prestaoracle.sandbox.faults import InjectedFault
 
 ENV_DB_URL = "PRESTAORACLE_PS_DB_URL"
 REALM = (
@@ -289,4 +294,25 @@ def _install_faults(app: FastAPI, engine: sa.Engine, cfg: dict[str, str]) -> Non
     app.include_router(faults.injected_router(log))
     profile = faults.parse_faults(cfg.get("faults", "none"))
     app.add_middleware(faults.FaultMiddleware, profile=profile, seed=int(cfg.get("seed", "0")), engine=engine,
-                       prefixes=("/api/",), log=log)
+                       prefixes=("/api/",), log=log, error_body=_fault_error_body)
+
+
+_FAULT_MESSAGES = {
+    429: "Too Many Requests (injected by sandbox)",
+    500: "Internal Server Error (injected by sandbox)",
+    503: "Service Unavailable (injected by sandbox)",
+}
+
+
+def _fault_error_body(fault: InjectedFault, scope: MutableMapping[str, Any]) -> tuple[str, bytes]:
+    """An injected error as the shop's error document, in the format the request asked for (XML unless JSON)."""
+    request = Request(scope)
+    as_json = _output_is_json(request, dict(parse_qsl(request.url.query, keep_blank_values=True)))
+    status = fault.status or 500
+    if fault.kind == "lost_reply":
+        # The write is saved, then a PHP warning while rendering turns the answer into a 500 (reference §7.2, 2-15).
+        errors = [(3, '[PHP Warning #2] Undefined array key "id_lang" (injected by sandbox after the write was saved)')]
+    else:
+        errors = [(status, _FAULT_MESSAGES.get(status, "Error (injected by sandbox)"))]
+    body = render.json_errors(errors) if as_json else render.xml_errors(errors)
+    return (JSON_TYPE if as_json else XML_TYPE)[1], body.encode("utf-8")

@@ -53,7 +53,7 @@ def prepare(db_url: str, spec: ShopSpec, data: tuple[str, dict[str, list[dict]],
     shop_name, rows, injected = data or shop_rows(spec)
     engine = store.create_engine(db_url)
     store.reset(engine)
-    faults.create_tables(engine)
+    faults.reset_faults(engine)  # a new start is a new run: attempt counts and the injected log start empty
     settings = {"ws_key": spec.ws_key, "shop_name": shop_name, "version": "8.1.2", "faults": spec.faults,
                 "seed": str(spec.seed)}
     counts = store.load(engine, rows, settings)
