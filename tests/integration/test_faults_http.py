@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import os
 import signal
 import socket
@@ -20,11 +21,13 @@ import pytest
 import requests
 import sqlalchemy as sa
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from prestaoracle.sandbox.faults import (
     MAX_FAULTY_ATTEMPTS,
     TRANSPORT_KINDS,
+    WRITE_ONLY_KINDS,
     FaultMiddleware,
     FaultProfile,
     InjectedLog,
@@ -49,20 +52,26 @@ def make_app(
     engine = sa.create_engine(f"sqlite:///{db or os.environ['FAULTS_TEST_DB']}")
     log = InjectedLog(engine)
     app = FastAPI()
-    created: list[int] = []
+    created: list[object] = []
 
     @app.get("/api/items/{item_id}")
     def item(item_id: int) -> dict[str, object]:
         return {"id": item_id, "pid": os.getpid(), "text": "x" * 300}
 
     @app.post("/api/items")
-    def create() -> dict[str, int]:
-        created.append(1)
-        return {"id": len(created)}
+    async def create(request: Request) -> dict[str, object]:
+        # Reads the body: the middleware read it first to key the write, the app must still get all of it.
+        body = await request.body()
+        created.append(body.decode() or None)
+        return {"id": len(created), "echo": created[-1]}
 
-    @app.get("/api/created")
-    def count() -> dict[str, int]:
-        return {"created": len(created)}
+    @app.post("/api/refused")
+    def refused() -> JSONResponse:
+        return JSONResponse({"errors": [{"code": 85, "message": "Validation error"}]}, status_code=400)
+
+    @app.get("/sandbox/created")
+    def count() -> dict[str, object]:
+        return {"created": len(created), "bodies": created}
 
     @app.get("/sandbox/ping")
     def ping() -> dict[str, bool]:
@@ -108,10 +117,12 @@ class Seen:
     outcome: str
     elapsed: float
     retry_after: str | None = None
+    at: float = 0.0  # wall clock when sent, to check an HTTP-date Retry-After
 
 
 def get_once(session: requests.Session, base: str, path: str, query: str, attempt: int) -> Seen:
     start = time.perf_counter()
+    at = time.time()
     try:
         response = session.get(f"{base}{path}?{query}", timeout=10)
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError):
@@ -120,7 +131,7 @@ def get_once(session: requests.Session, base: str, path: str, query: str, attemp
     outcome = "ok" if response.status_code == 200 else STATUS_KIND[response.status_code]
     if outcome == "ok":
         assert response.json()["id"] == int(path.rsplit("/", 1)[1])
-    return Seen(path, query, attempt, outcome, elapsed, response.headers.get("retry-after"))
+    return Seen(path, query, attempt, outcome, elapsed, response.headers.get("retry-after"), at)
 
 
 def crawl(base: str, urls: int) -> list[Seen]:
@@ -167,9 +178,9 @@ def test_flaky_run_is_deterministic_and_converges(tmp_path: Path) -> None:
     assert all(s.outcome == expected_outcome(profile, 42, s) for s in first)
     assert all(s.attempt <= MAX_FAULTY_ATTEMPTS for s in first if s.outcome != "ok")
 
-    # Each transport kind shows up in 300 URLs, and the log lists exactly what the client observed.
+    # Each transport kind a read can meet shows up in 300 URLs, and the log lists exactly what the client observed.
     logged = Counter(t["kind"] for t in injected["transport"])
-    assert set(logged) == set(TRANSPORT_KINDS)
+    assert set(logged) == set(TRANSPORT_KINDS) - WRITE_ONLY_KINDS
     observed = Counter(s.outcome.replace("drop", "drop_connection") for s in first if s.outcome != "ok")
     assert observed == {k: n for k, n in logged.items() if k not in ("latency", "slow_page")}
     by_attempt = {(s.path, s.attempt): s for s in first}
@@ -178,7 +189,18 @@ def test_flaky_run_is_deterministic_and_converges(tmp_path: Path) -> None:
         assert t["method"] == "GET" and t["query"] == "display=full&limit=50&page=" + s.query.rsplit("=", 1)[1]
         if t["kind"] in ("latency", "slow_page"):
             assert s.outcome == "ok" and s.elapsed >= t["detail"]["delay_ms"] / 1000
-    assert all(s.retry_after == "1" for s in first if s.outcome == "http_429")
+    # Retry-After as the seed decided: delta-seconds, an HTTP-date, or none; 500s never carry one.
+    forms = Counter()
+    for s in first:
+        if s.outcome in ("http_429", "http_503", "http_500"):
+            fault = decide(profile, 42, request_key("GET", s.path, s.query), s.attempt)
+            forms[fault.detail().get("retry_after_form", "none on 500")] += 1
+            if fault.retry_after_date:
+                sent = email.utils.parsedate_to_datetime(s.retry_after).timestamp()
+                assert abs(sent - (s.at + fault.retry_after_seconds)) <= 2
+            else:
+                assert s.retry_after == fault.retry_after()
+    assert set(forms) == {"absent", "seconds", "http-date", "none on 500"}, forms
     assert transport_only == {"bad_rows": [], "transport": injected["transport"]}
 
     # Same seed on a fresh database: the same sequence; another seed: another one.
@@ -213,12 +235,77 @@ def test_drop_connection_client_error_and_writes(tmp_path: Path) -> None:
             with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
                 requests.post(f"{base}/api/items")
         assert requests.get(f"{base}/api/items/5").json()["id"] == 5
-        assert requests.post(f"{base}/api/items").json() == {"id": 1}
+        assert requests.post(f"{base}/api/items").json()["id"] == 1
     with serve(make_app(profile, 1, str(tmp_path / "w.db"), drop_executes_writes=True)) as base:
         for _ in range(MAX_FAULTY_ATTEMPTS):
             with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
                 requests.post(f"{base}/api/items")
-        assert requests.post(f"{base}/api/items").json() == {"id": MAX_FAULTY_ATTEMPTS + 1}
+        assert requests.post(f"{base}/api/items").json()["id"] == MAX_FAULTY_ATTEMPTS + 1
+
+
+CUT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)
+
+
+def post_once(base: str, body: str) -> str:
+    """One POST of ``body``: what the client saw ('ok', a status kind, or 'drop')."""
+    try:
+        response = requests.post(f"{base}/api/items", data=body, timeout=10)
+    except CUT:
+        return "drop"
+    if response.status_code == 200:
+        assert response.json()["echo"] == body  # the app got the whole body although the middleware read it first
+        return "ok"
+    return STATUS_KIND[response.status_code]
+
+
+def test_every_distinct_write_meets_faults_and_a_resend_is_the_same_write(tmp_path: Path) -> None:
+    """Writes are keyed by their body: 60 POSTs to one collection meet faults all along, not only the first three;
+    re-sending the same body walks that write's own plan, attempt after attempt."""
+    profile = parse_faults("none:http_503=0.2,drop_connection=0.15,http_429=0.1")
+    seen: list[tuple[int, int, str]] = []  # (write number, attempt, outcome)
+    with serve(make_app(profile, 5, str(tmp_path / "w.db"))) as base:
+        for n in range(60):
+            for attempt in range(1, MAX_FAULTY_ATTEMPTS + 2):
+                seen.append((n, attempt, post_once(base, f'{{"write": {n}, "text": "{"y" * 200}"}}')))
+                if seen[-1][2] == "ok":
+                    break
+        stored = requests.get(f"{base}/sandbox/created", timeout=10).json()
+        injected = requests.get(f"{base}/sandbox/injected", timeout=10).json()["transport"]
+    faulted = sorted({n for n, _a, outcome in seen if outcome != "ok"})
+    assert len(faulted) > 10 and max(faulted) >= 45, faulted
+    for n, attempt, outcome in seen:
+        key = request_key("POST", "/api/items", "", f'{{"write": {n}, "text": "{"y" * 200}"}}'.encode())
+        fault = decide(profile, 5, key, attempt)
+        assert outcome == ("ok" if fault is None else "drop" if fault.kind == "drop_connection" else fault.kind)
+    # A write cut before the app runs is not applied: exactly one stored copy per write.
+    assert sorted(stored["bodies"]) == sorted(f'{{"write": {n}, "text": "{"y" * 200}"}}' for n in range(60))
+    assert {t["body"] for t in injected} == {
+        request_key("POST", "/api/items", "", f'{{"write": {n}, "text": "{"y" * 200}"}}'.encode()).rsplit("=", 1)[1]
+        for n in faulted
+    }
+
+
+def test_lost_reply_commits_the_write_then_loses_the_answer(tmp_path: Path) -> None:
+    profile = parse_faults("none:lost_reply=1")
+    with serve(make_app(profile, 3, str(tmp_path / "l.db"))) as base:
+        outcomes = [post_once(base, '{"order": 7}') for _ in range(MAX_FAULTY_ATTEMPTS + 1)]
+        stored = requests.get(f"{base}/sandbox/created", timeout=10).json()
+        # A write the app refuses commits nothing: its real answer goes out and no fault is recorded.
+        refused = requests.post(f"{base}/api/refused", data="<x/>", timeout=10)
+        reads = [requests.get(f"{base}/api/items/{i}", timeout=10).status_code for i in range(20)]
+        injected = requests.get(f"{base}/sandbox/injected", timeout=10).json()["transport"]
+    key = request_key("POST", "/api/items", "", b'{"order": 7}')
+    plan = [decide(profile, 3, key, a) for a in range(1, MAX_FAULTY_ATTEMPTS + 1)]
+    assert outcomes == ["drop" if f.status is None else "http_500" for f in plan] + ["ok"]
+    # The naive re-sends each committed again: four copies of one logical write.
+    assert stored["created"] == MAX_FAULTY_ATTEMPTS + 1
+    assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == 85
+    assert reads == [200] * 20  # a read never draws a lost reply
+    assert [(t["kind"], t["path"], t["attempt"]) for t in injected] == [
+        ("lost_reply", "/api/items", a) for a in range(1, MAX_FAULTY_ATTEMPTS + 1)
+    ]
+    assert [t["detail"]["committed"] for t in injected] == [{"status": 200, "id": n} for n in (1, 2, 3)]
+    assert [t["detail"]["reply"] for t in injected] == ["cut" if f.status is None else "error" for f in plan]
 
 
 @contextmanager
