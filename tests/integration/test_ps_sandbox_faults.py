@@ -2,12 +2,15 @@
 
 ``flaky`` only disturbs the transport: a client that retries reads exactly what a clean shop serves.
 ``hostile`` also makes bad records, and ``/sandbox/injected`` names exactly the records that carry a defect.
+An injected error answers in the format the request asked for, as the shop's error document.
 """
 
 from __future__ import annotations
 
+import email.utils
 import re
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 import pytest
@@ -35,7 +38,8 @@ def get(session: requests.Session, url: str, seen: list[str], **params: str) -> 
             continue
         if resp.status_code in (429, 500, 503):
             seen.append(str(resp.status_code))
-            time.sleep(float(resp.headers.get("Retry-After", "0")))
+            # A real client waits Retry-After (capped); here a short pause does, whatever form the header takes.
+            time.sleep(0.05 if resp.headers.get("Retry-After") else 0)
             continue
         resp.raise_for_status()
         return resp.json()
@@ -130,3 +134,42 @@ def test_hostile_bad_rows_are_listed_and_real(clean: str) -> None:
         assert _defective(item["kind"], item, bad), f"{item} is listed but the API shows no such defect"
         if item["kind"] != "duplicate_cart":  # the clean shop's split carts share a cart legitimately
             assert not _defective(item["kind"], item, good), f"{item}: the clean shop has the same defect"
+
+
+def test_injected_errors_answer_in_the_format_asked_for() -> None:
+    """XML by default; JSON through ``output_format``/``io_format`` or the ``Output-Format``/``Io-Format`` headers
+    (the shop's precedence, value compared case-sensitively); always the shop's ``errors`` document."""
+    asks: list[tuple[str, dict[str, str], dict[str, str]]] = [
+        ("xml", {}, {}),
+        ("json", {"output_format": "JSON"}, {}),
+        ("json", {"io_format": "JSON"}, {}),
+        ("json", {}, {"Output-Format": "JSON"}),
+        ("json", {}, {"Io-Format": "JSON"}),
+        ("xml", {}, {"Io-Format": "XML", "Output-Format": "JSON"}),  # Io-Format wins
+        ("xml", {"output_format": "json"}, {}),  # not exactly "JSON"
+    ]
+    spec = "none:http_503=0.5,http_429=0.5,retry_after_seconds=1-60"
+    retry_after: list[str | None] = []
+    port = free_port()
+    with run_sandbox(*COMMON, "--faults", spec, "--prestashop-port", str(port)) as base, requests.Session() as s:
+        s.auth = (KEY, "")
+        for n, (fmt, params, headers) in enumerate(asks * 4):
+            # A new URL each time: its first attempt always meets the injected 429 or 503.
+            resp = s.get(f"{base}/api/orders/{n + 1}", params=params, headers=headers, timeout=30)
+            assert resp.status_code in (429, 503), resp.status_code
+            assert resp.headers["X-Sandbox-Fault"] == {429: "http_429", 503: "http_503"}[resp.status_code]
+            if fmt == "json":
+                assert resp.headers["Content-Type"] == "application/json"
+                errors = resp.json()["errors"]
+                code, message = errors[0]["code"], errors[0]["message"]
+            else:
+                assert resp.headers["Content-Type"] == "text/xml;charset=utf-8"
+                root = ET.fromstring(resp.content)
+                assert root.tag == "prestashop" and root[0].tag == "errors"
+                code, message = int(root.find("errors/error/code").text), root.find("errors/error/message").text
+            assert code == resp.status_code and "injected by sandbox" in message
+            retry_after.append(resp.headers.get("Retry-After"))
+    # Real proxies and shops name their wait in seconds or as a date, or not at all.
+    assert None in retry_after
+    assert any(v and v.isdigit() for v in retry_after)
+    assert any(v and email.utils.parsedate_to_datetime(v) for v in retry_after if v and not v.isdigit())
