@@ -105,7 +105,7 @@ def test_always_503_ends_with_a_clear_error_after_the_budget(server: tuple[Scrip
 def test_time_budget_ends_retries_early(server: tuple[Scripted, str]) -> None:
     scripted, base = server
     scripted.script[ITEMS] = [(503, {"Retry-After": "30"}, b"busy")]
-    policy = RetryPolicy(attempts=10, backoff=0.01, budget=2, max_retry_after=60)
+    policy = RetryPolicy(attempts=10, backoff=0.01, budget=2, retry_after_max=60)
     client = FusionClient(base, auth=BasicAuth("user", "pw-123456"), retries=policy, timeout=5)
     started = time.monotonic()
     with pytest.raises(FusionError) as info:

@@ -34,7 +34,7 @@ KEY = "PSCLIENTPSCLIENTPSCLIENTPSCLIENT"
 B64 = base64.b64encode(f"{KEY}:".encode()).decode()
 COMMON = ("--only", "prestashop", "--orders", "300", "--seed", "3", "--ws-key", KEY, "--end", "2026-10-01",
           "--workers", "1")
-POLICY = RetryPolicy(attempts=5, backoff_factor=0.02, backoff_jitter=0.02)
+POLICY = RetryPolicy(attempts=5, backoff=0.02, jitter=0.02)
 FMT = "%Y-%m-%d %H:%M:%S"
 
 pytestmark = pytest.mark.xdist_group("ps_client_sandbox")

@@ -28,7 +28,7 @@ from prestaoracle.prestashop import (
 
 KEY = "LOCALKEYLOCALKEYLOCALKEYLOCAL123"
 B64 = base64.b64encode(f"{KEY}:".encode()).decode()
-FAST = RetryPolicy(attempts=4, backoff_factor=0.01, backoff_jitter=0.0)
+FAST = RetryPolicy(attempts=4, backoff=0.01, jitter=0.0)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Classification of Fusion error answers into reason classes, body parsing, redaction and the retry policy.
+"""Classification of Fusion error answers into reason classes, body parsing and redaction.
 
 Messages are the reference's examples (§1.3 "Error responses", §2.6) and Oracle-style variants of them, in the
 default plain-text form and in the framework-4 ``o:errorDetails`` form.
@@ -6,9 +6,7 @@ default plain-text form and in the framework-4 ``o:errorDetails`` form.
 
 from __future__ import annotations
 
-import email.utils
 import json
-import time
 
 import pytest
 
@@ -21,7 +19,6 @@ from prestaoracle.oracle.errors import (
     parse_error_body,
     redact,
 )
-from prestaoracle.oracle.fusion import RetryPolicy, parse_retry_after
 
 # (message, o:errorPath, expected class)
 CASES_400 = [
@@ -133,33 +130,3 @@ def test_fusion_error_validates_reason_class() -> None:
     with pytest.raises(ValueError):
         FusionError("x", reason_class="oops")
     assert FusionError("x", reason_class="retryable").retryable
-
-
-# ------------------------------------------------------------------------------------------------- retry policy
-
-
-def test_backoff_grows_with_jitter_and_cap() -> None:
-    policy = RetryPolicy(backoff=1.0, max_backoff=8.0)
-    for attempt, base in ((1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)):
-        waits = [policy.delay(attempt) for _ in range(200)]
-        assert all(base / 2 <= w <= base for w in waits)
-        assert len(set(waits)) > 1  # jittered
-    assert RetryPolicy(backoff=1.0, jitter=False).delay(3) == 4.0
-
-
-def test_retry_after_is_honoured_and_capped() -> None:
-    policy = RetryPolicy(backoff=0.1, max_retry_after=5)
-    assert policy.delay(1, retry_after=3) == 3
-    assert policy.delay(1, retry_after=100) == 5
-    assert parse_retry_after("7") == 7.0
-    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
-    later = email.utils.formatdate(time.time() + 30, usegmt=True)
-    assert 25 <= (parse_retry_after(later) or 0) <= 31
-    assert parse_retry_after(email.utils.formatdate(time.time() - 30, usegmt=True)) == 0.0
-
-
-def test_policy_validation() -> None:
-    with pytest.raises(ValueError):
-        RetryPolicy(attempts=0)
-    with pytest.raises(ValueError):
-        RetryPolicy(budget=-1)

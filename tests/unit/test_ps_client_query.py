@@ -140,16 +140,3 @@ def test_client_configuration_never_shows_the_key() -> None:
     with pytest.raises(ValueError) as info:
         PrestaShopClient("http://127.0.0.1:9", KEY[:-1])
     assert KEY[:-1] not in str(info.value)
-
-
-def test_retry_policy_delays() -> None:
-    policy = RetryPolicy(backoff_factor=1.0, backoff_max=5.0, backoff_jitter=0.0, retry_after_max=30)
-    assert [policy.delay(n) for n in (1, 2, 3, 4, 5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
-    assert policy.delay(1, "7") == 7.0 and policy.delay(1, "3600") == 30.0
-    jittery = RetryPolicy(backoff_factor=1.0, backoff_jitter=0.5)
-    assert all(1.0 <= jittery.delay(1) <= 1.5 for _ in range(50))
-    retry = policy.urllib3_retry(3)
-    assert retry.total == 3 and 500 not in retry.status_forcelist and 503 in retry.status_forcelist
-    assert "POST" not in retry.allowed_methods
-    with pytest.raises(ValueError):
-        RetryPolicy(attempts=0)

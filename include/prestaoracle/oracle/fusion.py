@@ -10,9 +10,10 @@ the project's emulator.
 * **Reads** (§2.1–§2.2): ``get``, ``get_item`` (None on 404), ``iter_collection`` paging with ``offset += count``
   until ``hasMore`` is false; ``q`` may be a :class:`~prestaoracle.oracle.fusion_query.Q` rendered for the
   client's ``REST-Framework-Version`` (rowmatch from 2, QBE for 1).
-* **Retries** (§2.5): reads, the token endpoint and explicitly idempotent writes are retried on no answer, 408,
-  429, 5xx with exponential backoff and jitter, honouring ``Retry-After``, within :class:`RetryPolicy`'s attempts and
-  time budget; past it a ``retryable`` :class:`FusionError` says so. Other writes are never retried blindly.
+* **Retries** (§2.5): reads, the token endpoint and explicitly idempotent writes are retried on no answer and the
+  policy's statuses (408, 429, 500, 502, 503, 504) by the product's one retry mechanism (``prestaoracle/retry.py``:
+  attempts and a time budget per call, backoff with jitter, ``Retry-After``); past it a ``retryable``
+  :class:`FusionError` says so. Other writes are never retried blindly.
 * **Idempotent create** (§1.3): :meth:`FusionClient.create_sales_order` looks the order key
   ``SourceTransactionSystem:SourceTransactionId`` up before the POST and, after a timeout/5xx/no answer, looks it up
   again before any new POST. A 504 that committed is therefore never turned into a second order.
@@ -23,23 +24,23 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import email.utils
 import json
 import logging
-import random
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from prestaoracle import retry
 from prestaoracle.oracle import fusion_query as fq
 from prestaoracle.oracle.errors import FusionError, error_from_response, redact
 from prestaoracle.oracle.fusion_query import Q
+from prestaoracle.retry import GaveUp, RetryPolicy, parse_retry_after
 
 __all__ = [
     "BATCH_TYPE",
@@ -71,56 +72,7 @@ _TRANSPORT_ERRORS = (
     requests.exceptions.ChunkedEncodingError,  # short read: the connection dropped mid-body
     requests.exceptions.ContentDecodingError,
 )
-
-
-# ------------------------------------------------------------------------------------------------- retry policy
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries: at most ``attempts`` tries and ``budget`` seconds (requests and sleeps) per call.
-
-    The sleep before retry *n* is a random value in ``[b/2, b]`` with ``b = min(max_backoff, backoff * 2**(n-1))``
-    (exponential backoff with "equal jitter"), or the server's ``Retry-After`` when that is longer (capped at
-    ``max_retry_after``). A wait that would cross the budget ends the call at once with a clear error.
-    """
-
-    attempts: int = 6
-    backoff: float = 0.5
-    max_backoff: float = 30.0
-    budget: float = 120.0
-    max_retry_after: float = 60.0
-    jitter: bool = True
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("RetryPolicy.attempts must be at least 1")
-        if self.backoff < 0 or self.max_backoff < 0 or self.budget < 0 or self.max_retry_after < 0:
-            raise ValueError("RetryPolicy times must not be negative")
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt ``attempt`` (1-based)."""
-        base = min(self.max_backoff, self.backoff * (2 ** max(0, attempt - 1)))
-        wait = base / 2 + random.uniform(0, base / 2) if self.jitter else base
-        if retry_after is not None:
-            wait = max(wait, min(retry_after, self.max_retry_after))
-        return wait
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+T = TypeVar("T")
 
 
 # ------------------------------------------------------------------------------------------------- results
@@ -187,7 +139,8 @@ class _Reply:
 
 
 class _Http:
-    """One session, timeout and retry policy; sends requests with bounded retries. Knows nothing of auth."""
+    """One session, timeout and retry policy; sends requests and runs them under the retry mechanism. Knows nothing
+    of auth."""
 
     def __init__(self, session: requests.Session, timeout: float, retries: RetryPolicy, stats: ClientStats) -> None:
         self.session = session
@@ -196,12 +149,14 @@ class _Http:
         self.stats = stats
 
     def send_once(self, method: str, url: str, *, headers: Mapping[str, str], params: Any = None,
-                  data: Any = None, label: str, secrets: Iterable[str | None] = ()) -> _Reply:
+                  data: Any = None, label: str, secrets: Iterable[str | None] = (),
+                  timeout: float | None = None) -> _Reply:
         """One request. Raises a ``retryable`` FusionError when no complete answer came back."""
         self.stats.bump("requests")
         try:
             resp = self.session.request(method, url, params=params, data=data, headers=dict(headers),
-                                        timeout=self.timeout, allow_redirects=False)
+                                        timeout=self.timeout if timeout is None else timeout,
+                                        allow_redirects=False)
         except _TRANSPORT_ERRORS as exc:
             raise FusionError(redact(f"{label} -> no answer ({type(exc).__name__}: {_short(exc)})", secrets),
                               reason_class="retryable", request=label) from None
@@ -215,30 +170,29 @@ class _Http:
                                   reason_class="retryable", status=resp.status_code, request=label) from None
         return _Reply(resp.status_code, resp.headers, data_out, resp.text if resp.status_code >= 300 else "", ctype)
 
-    def give_up(self, err: FusionError, label: str, attempt: int, started: float, why: str) -> FusionError:
-        elapsed = time.monotonic() - started
-        policy = self.retries
-        msg = (f"{label}: gave up after {attempt} attempt(s) in {elapsed:.1f} s ({why}; retry budget "
-               f"{policy.attempts} attempts / {policy.budget:g} s). Last error: {err.message}")
-        log.warning("%s", msg)
-        return FusionError(msg, reason_class="retryable", status=err.status, detail=err.detail,
-                           error_code=err.error_code, path=err.path, request=label, details=err.details,
-                           retry_after=err.retry_after)
+    def transient(self, exc: BaseException) -> bool:
+        """No (complete) answer, or a status of the policy's list; other ``retryable`` errors (412, 501, …) are left
+        to the flow, since the same request would meet the same answer."""
+        if not (isinstance(exc, FusionError) and exc.retryable):
+            return False
+        return exc.status is None or exc.status < 300 or exc.status in self.retries.statuses
 
-    def wait_or_give_up(self, err: FusionError, label: str, attempt: int, started: float) -> None:
-        """Sleep before the next attempt, or raise the final error when the budget does not allow one."""
-        policy = self.retries
-        if attempt >= policy.attempts:
-            raise self.give_up(err, label, attempt, started, "out of attempts")
-        if err.retry_after is not None and err.retry_after > policy.max_retry_after:
-            raise self.give_up(err, label, attempt, started,
-                               f"server asked to wait {err.retry_after:g} s, over max_retry_after")
-        wait = policy.delay(attempt, err.retry_after)
-        if time.monotonic() - started + wait > policy.budget:
-            raise self.give_up(err, label, attempt, started, f"waiting {wait:.1f} s more would exceed the budget")
-        log.info("%s failed (%s); retry %d in %.2f s", label, err.message, attempt, wait)
-        self.stats.bump("retries")
-        time.sleep(wait)
+    def retrying(self, label: str, attempt: Callable[[float], T],
+                 give_up: Callable[[GaveUp], T] | None = None) -> T:
+        """Run ``attempt(remaining_seconds)`` under the retry policy; past it, raise :meth:`gave_up`'s error."""
+
+        def final(gave_up: GaveUp) -> T:
+            raise self.gave_up(gave_up, label) from None
+
+        return retry.call(self.retries, attempt, transient=self.transient, give_up=give_up or final, label=label,
+                          on_retry=lambda _exc, _wait: self.stats.bump("retries"))
+
+    def gave_up(self, gave_up: GaveUp, label: str) -> FusionError:
+        err = gave_up.error
+        assert isinstance(err, FusionError)
+        return FusionError(f"{label}: {gave_up}. Last error: {err.message}", reason_class="retryable",
+                           status=err.status, detail=err.detail, error_code=err.error_code, path=err.path,
+                           request=label, details=err.details, retry_after=err.retry_after)
 
 
 def _short(exc: BaseException) -> str:
@@ -336,43 +290,37 @@ class OAuth2ClientCredentials:
         headers = {"Authorization": f"Basic {basic}", "Accept": "application/json",
                    "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
         secrets = self.secrets()
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt(remaining: float) -> tuple[_Reply, float]:
             asked_at = time.monotonic()
-            try:
-                reply = http.send_once("POST", self.token_url, headers=headers, data=form, label=label,
-                                       secrets=secrets)
-                if reply.status >= 300:
-                    err = error_from_response(reply.status, reply.text, reply.content_type, request=label,
-                                              secrets=secrets,
-                                              retry_after=parse_retry_after(reply.headers.get("Retry-After")))
-                    if not err.retryable:  # 400 invalid_grant, 401 invalid_client, …: credentials or setup
-                        raise FusionError(f"token request refused: {err.message}", reason_class="auth",
-                                          status=err.status, detail=err.detail, request=label, details=err.details)
-                    raise err
-            except FusionError as err:
-                if not err.retryable:
-                    raise
-                http.wait_or_give_up(err, label, attempt, started)
-                continue
-            body = reply.data if isinstance(reply.data, dict) else {}
-            token = body.get("access_token")
-            if not token or str(body.get("token_type", "Bearer")).lower() != "bearer":
-                raise FusionError(f"{label} -> the token answer has no bearer access_token", reason_class="auth",
-                                  status=reply.status, request=label)
-            try:
-                lifetime = float(body.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
-            except (TypeError, ValueError):
-                lifetime = DEFAULT_TOKEN_LIFETIME
-            margin = min(self.refresh_margin, lifetime / 2)
-            self._token = str(token)
-            self._expires_at = asked_at + lifetime
-            self._refresh_at = asked_at + lifetime - margin
-            self.token_fetches += 1
-            log.debug("got an access token for client %s, valid %.0f s", self.client_id, lifetime)
-            return
+            reply = http.send_once("POST", self.token_url, headers=headers, data=form, label=label, secrets=secrets,
+                                   timeout=retry.attempt_timeout(http.timeout, remaining))
+            if reply.status >= 300:
+                err = error_from_response(reply.status, reply.text, reply.content_type, request=label,
+                                          secrets=secrets,
+                                          retry_after=parse_retry_after(reply.headers.get("Retry-After")))
+                if not err.retryable:  # 400 invalid_grant, 401 invalid_client, …: credentials or setup
+                    raise FusionError(f"token request refused: {err.message}", reason_class="auth",
+                                      status=err.status, detail=err.detail, request=label, details=err.details)
+                raise err
+            return reply, asked_at
+
+        reply, asked_at = http.retrying(label, attempt)
+        body = reply.data if isinstance(reply.data, dict) else {}
+        token = body.get("access_token")
+        if not token or str(body.get("token_type", "Bearer")).lower() != "bearer":
+            raise FusionError(f"{label} -> the token answer has no bearer access_token", reason_class="auth",
+                              status=reply.status, request=label)
+        try:
+            lifetime = float(body.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
+        except (TypeError, ValueError):
+            lifetime = DEFAULT_TOKEN_LIFETIME
+        margin = min(self.refresh_margin, lifetime / 2)
+        self._token = str(token)
+        self._expires_at = asked_at + lifetime
+        self._refresh_at = asked_at + lifetime - margin
+        self.token_fetches += 1
+        log.debug("got an access token for client %s, valid %.0f s", self.client_id, lifetime)
 
 
 # ------------------------------------------------------------------------------------------------- the client
@@ -459,27 +407,26 @@ class FusionClient:
         allow_404: bool = False,
         raise_for_status: bool = True,
     ) -> _Reply:
-        """Send with auth; retry (when ``idempotent``) on retryable failures; replay once after a 401."""
+        """Send with auth; retry (when ``idempotent``) on transient failures; replay once after a 401."""
         url = self.url(path)
         label = f"{method} {urlsplit(url).path}"
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        started = time.monotonic()
-        attempt = 0
         replayed = False
-        while True:
-            attempt += 1
-            authz = self.auth.authorization(self._http)
-            headers = {"Authorization": authz, "Accept": "application/json",
-                       "REST-Framework-Version": str(self.framework_version)}
-            if data is not None:
-                headers["Content-Type"] = content_type
-            try:
+
+        def attempt(remaining: float) -> _Reply:
+            nonlocal replayed
+            while True:
+                authz = self.auth.authorization(self._http)
+                headers = {"Authorization": authz, "Accept": "application/json",
+                           "REST-Framework-Version": str(self.framework_version)}
+                if data is not None:
+                    headers["Content-Type"] = content_type
                 reply = self._http.send_once(method, url, headers=headers, params=params, data=data, label=label,
-                                             secrets=self._secrets())
+                                             secrets=self._secrets(),
+                                             timeout=retry.attempt_timeout(self.timeout, remaining))
                 if reply.status == 401 and not replayed and self.auth.unauthorized(authz):
                     # Token expired or revoked mid-run: a 401 is decided before any work, so replaying is safe.
                     replayed = True
-                    attempt -= 1
                     self.stats.bump("unauthorized_replays")
                     log.info("%s -> 401 with a token that was valid; fetching a new token and replaying", label)
                     continue
@@ -488,10 +435,10 @@ class FusionClient:
                 raise error_from_response(reply.status, reply.text, reply.content_type, request=label,
                                           secrets=self._secrets(),
                                           retry_after=parse_retry_after(reply.headers.get("Retry-After")))
-            except FusionError as err:
-                if not (idempotent and err.retryable):
-                    raise
-                self._http.wait_or_give_up(err, label, attempt, started)
+
+        if not idempotent:
+            return attempt(float("inf"))  # sent once, with the full timeout
+        return self._http.retrying(label, attempt)
 
     # ---------------------------------------------------------------------------------------------- reads
 
@@ -635,41 +582,41 @@ class FusionClient:
         if found is not None:
             return _create_result(found, key, created=False, attempts=0)
         label = f"POST {ORDERS} ({key})"
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
+        posts = 0
+
+        def attempt(remaining: float) -> CreateResult:
+            nonlocal posts
+            if posts:  # the last POST's outcome is unknown: never POST again before the key has been looked up
+                found = self._lookup_order(key)
+                if found is not None:
+                    log.info("%s: the order exists after an uncertain POST; that POST committed", label)
+                    return _create_result(found, key, created=True, attempts=posts, recovered=True)
+            posts += 1
             try:
                 reply = self._request("POST", ORDERS, body=dict(payload), idempotent=False)
             except FusionError as err:
                 if err.reason_class == "duplicate":
                     found = self._lookup_order(key)
                     if found is not None:
-                        return _create_result(found, key, created=False, attempts=attempt)
-                    raise
-                if not err.retryable:
-                    raise
-                last = err
-            else:
-                data = reply.data if isinstance(reply.data, dict) else {}
-                if data.get("HeaderId") is None:  # echo suppressed or unexpected: read it back
-                    data = self._lookup_order(key) or data
-                return _create_result(data, key, created=True, attempts=attempt)
-            # The outcome is unknown: never POST again before the key has been looked up.
-            log.warning("%s: outcome unknown (%s); looking the key up before any retry", label, last.message)
-            try:
-                self._http.wait_or_give_up(last, label, attempt, started)
-            except FusionError as final:
-                found = self._lookup_order(key)
-                if found is not None:
-                    return _create_result(found, key, created=True, attempts=attempt, recovered=True)
-                raise FusionError(f"{final.message} The key {key} was looked up after the last attempt and does not "
-                                  "exist: the order was not created.", reason_class="retryable",
-                                  status=final.status, request=label, details=final.details) from None
+                        return _create_result(found, key, created=False, attempts=posts)
+                elif err.retryable:
+                    log.warning("%s: outcome unknown (%s); looking the key up before any retry", label, err.message)
+                raise
+            data = reply.data if isinstance(reply.data, dict) else {}
+            if data.get("HeaderId") is None:  # echo suppressed or unexpected: read it back
+                data = self._lookup_order(key) or data
+            return _create_result(data, key, created=True, attempts=posts)
+
+        def give_up(gave_up: GaveUp) -> CreateResult:
             found = self._lookup_order(key)
             if found is not None:
-                log.info("%s: the order exists after an uncertain POST; that POST committed", label)
-                return _create_result(found, key, created=True, attempts=attempt, recovered=True)
+                return _create_result(found, key, created=True, attempts=posts, recovered=True)
+            final = self._http.gave_up(gave_up, label)
+            raise FusionError(f"{final.message} The key {key} was looked up after the last attempt and does not "
+                              "exist: the order was not created.", reason_class="retryable",
+                              status=final.status, request=label, details=final.details) from None
+
+        return self._http.retrying(label, attempt, give_up=give_up)
 
     def submit_order(self, key: str) -> dict:
         """Submit a draft order (``PATCH {"SubmittedFlag": true}``); setting a flag is safe to retry."""

@@ -13,6 +13,8 @@ Written from the webservice contract (``reference/prestashop-webservice.md`` and
 code with the sandbox emulator.
 """
 
+from prestaoracle.retry import RetryPolicy
+
 from .client import PrestaShopClient
 from .errors import (
     ApiError,
@@ -33,7 +35,6 @@ from .normalize import FIELD_KINDS, Kind, NormalizationError, Normalizer, normal
 from .query import any_of, between, build_params, greater_than, less_than, not_in
 from .reader import DATE_COLUMNS, PrestaShopReader
 from .redact import Redactor, redact_url
-from .retry import RetryPolicy
 from .writer import PrestaShopWriter, validate_tracking_number
 
 __all__ = [

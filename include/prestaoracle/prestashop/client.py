@@ -10,13 +10,14 @@ status codes and backoff lives here, so that the rules "reads are retried, write
   webservice reads nothing else) and get XML back, parsed with defusedxml.
 * One ``requests.Session`` with a connection pool sized to ``max_in_flight`` and ``pool_block=True``: the reader's
   thread pool can never open more connections than the shop was promised.
-* Retries of reads follow one :class:`RetryPolicy` across urllib3 and this module (see ``retry.py``). Writes are
-  sent once; an answer that leaves the outcome unknown raises :class:`WriteOutcomeUnknown` for the writer to settle.
+* Reads are retried under the product's one :class:`~prestaoracle.retry.RetryPolicy` (attempts and a time budget,
+  see ``prestaoracle/retry.py``): no answer, a body cut mid-read, 429/502/503/504, and 500s whose body is not a
+  PrestaShop request error. Writes are sent once (retried only when the connection could not even be opened); an
+  answer that leaves the outcome unknown raises :class:`WriteOutcomeUnknown` for the writer to settle.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import time
@@ -31,7 +32,9 @@ import requests
 from defusedxml import ElementTree as SafeET
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
-from urllib3.util.retry import Retry
+
+from prestaoracle import retry
+from prestaoracle.retry import GaveUp, RetryPolicy
 
 from .errors import (
     PrestaShopError,
@@ -43,36 +46,13 @@ from .errors import (
     error_from_response,
 )
 from .redact import Redactor, redact_url
-from .retry import RetryPolicy
 
 __all__ = ["PrestaShopClient"]
 
 log = logging.getLogger("prestaoracle.prestashop")
 
-# The urllib3 Retry of the call running in this thread; the adapter reads it instead of a fixed max_retries.
-_CALL_RETRY: contextvars.ContextVar[Retry | None] = contextvars.ContextVar("prestashop_call_retry", default=None)
+_NO_ANSWER = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
 _BODY_CUT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)
-_NO_ANSWER = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.RetryError)
-
-
-class _BudgetAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` whose urllib3 ``Retry`` is picked per call.
-
-    ``requests`` only knows one ``max_retries`` per adapter, but a read that already spent two attempts on cut
-    bodies must hand urllib3 only what is left of its budget. The client sets a context variable around each call;
-    this property returns it (context variables are per thread, so parallel pages do not see each other's budget).
-    """
-
-    _default_retries: Retry
-
-    @property  # type: ignore[override]
-    def max_retries(self) -> Retry:
-        chosen = _CALL_RETRY.get()
-        return chosen if chosen is not None else self._default_retries
-
-    @max_retries.setter
-    def max_retries(self, value: Retry) -> None:
-        self._default_retries = value
 
 
 class PrestaShopClient:
@@ -112,14 +92,15 @@ class PrestaShopClient:
         self.retries = retries
         self.shop_id = shop_id
         self.shop_timezone = shop_timezone
-        self._sleep = sleep
+        self.sleep = sleep  # between tries; injectable so tests need not wait for real
         self._owns_session = session is None
         self.session = session if session is not None else requests.Session()
         self.session.auth = (ws_key, "")
         # PrestaShop sets a session cookie on webservice answers; sending it back is useless and a cookie jar is
         # shared mutable state between threads.
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        adapter = _BudgetAdapter(pool_connections=1, pool_maxsize=self.max_in_flight, pool_block=True)
+        # Retries are the retry module's job (one budget for everything); urllib3 only pools connections.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.max_in_flight, pool_block=True, max_retries=0)
         origin = "{0.scheme}://{0.netloc}/".format(urlsplit(self.base_url))
         self.session.mount(origin, adapter)
 
@@ -208,71 +189,46 @@ class PrestaShopClient:
         headers: Mapping[str, str],
         resource: str | None,
     ) -> requests.Response:
-        """One logical read with the whole retry budget: urllib3 handles statuses and connect/read errors, this loop
-        handles cut bodies and 500s (after looking at the body). Returns a response whose body is fully read."""
+        """One logical read under the retry policy. Returns a response whose body is fully read."""
         url = self.url_for(path)
         shown = self._display_url(url, params)
-        policy = self.retries
-        used = 0
-        last_status: int | None = None
-        last_error: str | None = None
         resource = resource or path.split("/", 1)[0]
-        while True:
-            remaining = policy.attempts - used
-            if remaining <= 0:
-                raise RetryBudgetExhausted(
-                    method=method, url=shown, attempts=used, last_status=last_status, last_error=last_error
-                )
-            token = _CALL_RETRY.set(policy.urllib3_retry(remaining - 1))
+
+        def attempt(remaining: float) -> requests.Response:
             started = time.monotonic()
-            try:
-                resp = self.session.request(
-                    method, url, params=params, headers=dict(headers), timeout=self.timeout, stream=True
-                )
-            except _NO_ANSWER as exc:
-                # urllib3 already spent what was left of the budget on connection/read failures.
-                raise RetryBudgetExhausted(
-                    method=method, url=shown, attempts=policy.attempts, last_status=last_status,
-                    last_error=self._describe_exc(exc),
-                ) from None
-            finally:
-                _CALL_RETRY.reset(token)
-            history = resp.raw.retries.history if getattr(resp.raw, "retries", None) is not None else ()
-            used += 1 + len(history)
-            retry_after = resp.headers.get("Retry-After")
+            resp = self.session.request(method, url, params=params, headers=dict(headers), stream=True,
+                                        timeout=retry.attempt_timeout(self.timeout, remaining))
             try:
                 _ = resp.content  # read the whole body now: a cut shows up here, not in the caller
-            except _BODY_CUT as exc:
+            finally:
                 resp.close()
-                last_status = resp.status_code
-                last_error = f"connection cut while reading the body: {type(exc).__name__}"
-                log.info("PrestaShop %s %s: %s (attempt %d/%d)", method, shown, last_error, used, policy.attempts)
-                self._pause(used, retry_after, remaining=policy.attempts - used)
-                continue
-            elapsed = time.monotonic() - started
-            log.debug("PrestaShop %s %s -> %d in %.3fs (attempt %d/%d)", method, shown, resp.status_code, elapsed,
-                      used, policy.attempts)
-            status = resp.status_code
-            if status < 400:
-                return resp
-            error = self._error(resp, method, shown, resource)
-            transient = status in policy.statuses and (
-                isinstance(error, RateLimited) or (isinstance(error, ServerError) and error.retryable)
-            )
-            if not transient:
-                raise error
-            last_status, last_error = status, error.message
-            log.info("PrestaShop %s %s: transient %d (attempt %d/%d)", method, shown, status, used, policy.attempts)
-            self._pause(used, retry_after, remaining=policy.attempts - used)
+            log.debug("PrestaShop %s %s -> %d in %.3fs", method, shown, resp.status_code,
+                      time.monotonic() - started)
+            if resp.status_code >= 400:
+                raise self._error(resp, method, shown, resource)
+            return resp
 
-    def _pause(self, used: int, retry_after: str | None, *, remaining: int) -> None:
-        if remaining > 0:
-            self.wait(self.retries.delay(used, retry_after))
+        def give_up(gave_up: GaveUp) -> requests.Response:
+            raise self._exhausted(method, shown, gave_up) from None
 
-    def wait(self, seconds: float) -> None:
-        """Sleep between attempts (injectable through ``sleep=`` so tests need not wait for real)."""
-        if seconds > 0:
-            self._sleep(seconds)
+        return retry.call(self.retries, attempt, transient=self.is_transient, give_up=give_up,
+                          label=f"PrestaShop {method} {shown}", sleep=self.sleep)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Whether trying again may help: no answer, a cut body, a 429, a transient 5xx, or (for the writer's
+        read-compare-send loop) a write whose outcome is unknown. Auth and request errors are final."""
+        if isinstance(exc, _NO_ANSWER + _BODY_CUT + (RateLimited, WriteOutcomeUnknown)):
+            return True
+        return isinstance(exc, ServerError) and exc.retryable and exc.status in self.retries.statuses
+
+    def _exhausted(self, method: str, shown: str, gave_up: GaveUp) -> RetryBudgetExhausted:
+        error = gave_up.error
+        if isinstance(error, PrestaShopError):
+            status, detail = error.status, error.message
+        else:
+            status, detail = None, self._describe_exc(error)
+        return RetryBudgetExhausted(method=method, url=shown, attempts=gave_up.attempts, last_status=status,
+                                    last_error=detail, why=str(gave_up))
 
     # -- writes --------------------------------------------------------------------------------------------------
 
@@ -287,31 +243,34 @@ class PrestaShopClient:
     ) -> ET.Element | None:
         """Send one write (POST/PUT/PATCH/DELETE) with an XML body, exactly once; return the answer's XML root.
 
-        Connection failures before anything was sent are retried (urllib3, within the policy). Anything after
+        A connection that could not even be opened is retried under the policy (nothing was sent). Anything after
         the request left (timeout, cut answer, 5xx, 429) raises, and only the caller can tell whether it landed.
         """
         url = self.url_for(path)
         params = self._params(params)
         shown = self._display_url(url, params)
         resource = resource or path.split("/", 1)[0]
-        token = _CALL_RETRY.set(self.retries.urllib3_retry(self.retries.attempts - 1))
-        try:
-            resp = self.session.request(
-                method, url, params=params, data=body, timeout=self.timeout, stream=True,
-                headers={"Content-Type": "application/xml; charset=utf-8"},
-            )
-        except _NO_ANSWER as exc:
-            if self._never_sent(exc):
-                raise RetryBudgetExhausted(
-                    method=method, url=shown, attempts=self.retries.attempts, last_status=None,
-                    last_error=self._describe_exc(exc),
+
+        def attempt(remaining: float) -> requests.Response:
+            try:
+                return self.session.request(
+                    method, url, params=params, data=body, timeout=self.timeout, stream=True,
+                    headers={"Content-Type": "application/xml; charset=utf-8"},
+                )
+            except _NO_ANSWER as exc:
+                if self._never_sent(exc):
+                    raise
+                raise WriteOutcomeUnknown(
+                    f"PrestaShop {method} {shown}: no answer ({self._describe_exc(exc)}); the write may have been "
+                    "applied",
+                    url=shown, method=method,
                 ) from None
-            raise WriteOutcomeUnknown(
-                f"PrestaShop {method} {shown}: no answer ({self._describe_exc(exc)}); the write may have been applied",
-                url=shown, method=method,
-            ) from None
-        finally:
-            _CALL_RETRY.reset(token)
+
+        def give_up(gave_up: GaveUp) -> requests.Response:
+            raise self._exhausted(method, shown, gave_up) from None
+
+        resp = retry.call(self.retries, attempt, transient=lambda exc: isinstance(exc, _NO_ANSWER), give_up=give_up,
+                          label=f"PrestaShop {method} {shown}", sleep=self.sleep)
         try:
             _ = resp.content
         except _BODY_CUT as exc:
@@ -320,6 +279,8 @@ class PrestaShopClient:
                 "the write may have been applied",
                 status=resp.status_code, url=shown, method=method,
             ) from None
+        finally:
+            resp.close()
         log.debug("PrestaShop %s %s -> %d", method, shown, resp.status_code)
         if resp.status_code >= 400:
             raise self._error(resp, method, shown, resource)

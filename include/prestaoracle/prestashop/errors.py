@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from defusedxml import ElementTree as SafeET
 
+from prestaoracle.retry import parse_retry_after
+
 __all__ = [
     "ApiError",
     "AuthError",
@@ -131,7 +133,11 @@ class WriteOutcomeUnknown(PrestaShopError):
 
 
 class RetryBudgetExhausted(PrestaShopError):
-    """Every attempt allowed by the retry policy failed with a transient error; the outage outlived the budget."""
+    """The retry policy is spent (attempts or time budget) and the last try still failed with a transient error.
+
+    ``why`` is the retry module's account (``gave up after 3 attempt(s) in 12.0 s (waiting … would exceed the
+    budget; …)``).
+    """
 
     def __init__(
         self,
@@ -141,11 +147,13 @@ class RetryBudgetExhausted(PrestaShopError):
         attempts: int,
         last_status: int | None,
         last_error: str | None = None,
+        why: str | None = None,
     ) -> None:
         what = f"last status {last_status}" if last_status is not None else "no HTTP answer"
         detail = f" ({last_error})" if last_error else ""
+        account = why or f"still failing after {attempts} attempt(s)"
         super().__init__(
-            f"PrestaShop {method} {url} still failing after {attempts} attempt(s): {what}{detail}. "
+            f"PrestaShop {method} {url} {account}: {what}{detail}. "
             "The shop or its hosting is unavailable; the run can be retried later (nothing was skipped).",
             status=last_status,
             url=url,
@@ -207,15 +215,6 @@ def _describe(errors: Sequence[ApiError]) -> str:
     return "; ".join(parts)
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        return None
-
-
 def error_from_response(
     *,
     status: int,
@@ -263,11 +262,11 @@ def error_from_response(
     if status == 429:
         return RateLimited(
             f"{where}: too many requests{f' ({described})' if described else ''}",
-            retry_after=_retry_after(retry_after),
+            retry_after=parse_retry_after(retry_after),
             **kwargs,  # type: ignore[arg-type]
         )
     if status >= 500 and not (codes & REQUEST_CODES):
         detail = f": {described}" if described else " (no PrestaShop error document)"
-        return ServerError(f"{where}{detail}", retry_after=_retry_after(retry_after), **kwargs)  # type: ignore[arg-type]
+        return ServerError(f"{where}{detail}", retry_after=parse_retry_after(retry_after), **kwargs)  # type: ignore[arg-type]
     detail = f": {described}" if described else ""
     return RequestError(f"{where}{detail}", **kwargs)  # type: ignore[arg-type]

@@ -9,12 +9,13 @@ may have been applied. So every write here is a convergence loop:
 3. send the write once; on an ambiguous failure wait (backoff, ``Retry-After``), then go back to 1 - the write is
    re-sent only after reading that it did not land. Definite refusals (400, 401, 404...) raise at once.
 
-The loop is bounded by the client's :class:`RetryPolicy` (``attempts`` sends at most) and then raises
-:class:`RetryBudgetExhausted`. Tracking/stock/price updates use PATCH (8.0+: only the given fields change) or, with
-``use_patch=False`` or on a 1.7 shop that refuses PATCH, PUT with the **full** document read just before (PUT
-replaces the whole object; a partial PUT wipes the omitted fields). Even a full PUT is not perfectly neutral: NULL
-columns come back as empty values and PrestaShop stores them as 0/'' (e.g. ``combinations.default_on`` NULL -> 0),
-the same value once normalised but a reason to prefer PATCH wherever the shop supports it.
+The loop is bounded by the client's :class:`~prestaoracle.retry.RetryPolicy` (``attempts`` sends at most, within
+its time budget) and then raises :class:`RetryBudgetExhausted`. Tracking/stock/price updates use PATCH (8.0+: only
+the given fields change) or, with ``use_patch=False`` or on a 1.7 shop that refuses PATCH, PUT with the **full**
+document read just before (PUT replaces the whole object; a partial PUT wipes the omitted fields). Even a full PUT
+is not perfectly neutral: NULL columns come back as empty values and PrestaShop stores them as 0/'' (e.g.
+``combinations.default_on`` NULL -> 0), the same value once normalised but a reason to prefer PATCH wherever the
+shop supports it.
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from prestaoracle import retry
+from prestaoracle.retry import GaveUp
+
 from .client import PrestaShopClient
 from .errors import (
     InvalidValueError,
     PrestaShopError,
-    RateLimited,
     RequestError,
     RetryBudgetExhausted,
-    ServerError,
-    WriteOutcomeUnknown,
 )
 from .reader import PrestaShopReader
 from .xmlbody import build_document, entity_element, entity_fields, replace_fields
@@ -251,34 +252,40 @@ class PrestaShopWriter:
         done: Callable[[Mapping[str, Any]], bool],
         send: Callable[[Mapping[str, Any]], None],
     ) -> bool:
-        """Read, compare, send once; after an ambiguous failure, read again before any re-send (module doc)."""
-        policy = self.client.retries
+        """Read, compare, send once; after an ambiguous failure, read again before any re-send (module doc).
+
+        Each try of the client's retry policy is one read and at most one send, so ``attempts`` bounds the sends
+        and ``budget`` the whole loop.
+        """
         sent = 0
-        last: PrestaShopError | None = None
-        while True:
+
+        def landed(current: Mapping[str, Any]) -> bool:
+            if sent:
+                log.info("PrestaShop write %s: an earlier attempt did land", label)
+            return sent > 0
+
+        def attempt(remaining: float) -> bool:
+            nonlocal sent
             current = read()
             if done(current):
-                if sent:
-                    log.info("PrestaShop write %s: an earlier attempt did land", label)
-                return sent > 0
-            if sent >= policy.attempts:
-                assert last is not None
-                raise RetryBudgetExhausted(
-                    method=last.method or "write", url=last.url, attempts=sent, last_status=last.status,
-                    last_error=last.message,
-                )
+                return landed(current)
             sent += 1
-            try:
-                send(current)
-            except (WriteOutcomeUnknown, RateLimited, ServerError) as exc:
-                if isinstance(exc, ServerError) and not exc.retryable:
-                    raise
-                last = exc
-                wait = policy.delay(sent, getattr(exc, "retry_after", None))
-                log.warning("PrestaShop write %s: outcome unknown (%s); re-reading before any retry in %.2fs",
-                            label, exc.message, wait)
-                if sent < policy.attempts:
-                    self.client.wait(wait)
-                continue
+            send(current)
             log.info("PrestaShop write %s: done", label)
             return True
+
+        def unknown(exc: BaseException, wait: float) -> None:
+            log.warning("PrestaShop write %s: outcome unknown (%s); re-reading before any retry in %.2fs",
+                        label, exc, wait)
+
+        def give_up(gave_up: GaveUp) -> bool:
+            current = read()  # the last send may have landed after all
+            if done(current):
+                return landed(current)
+            last = gave_up.error
+            assert isinstance(last, PrestaShopError)
+            raise RetryBudgetExhausted(method=last.method or "write", url=last.url, attempts=sent,
+                                       last_status=last.status, last_error=last.message, why=str(gave_up))
+
+        return retry.call(self.client.retries, attempt, transient=self.client.is_transient, give_up=give_up,
+                          label=f"PrestaShop write {label}", on_retry=unknown, sleep=self.client.sleep)
