@@ -109,7 +109,7 @@ def test_create_schema_on_sqlite_is_idempotent() -> None:
     assert inspector.get_view_names() == ["qp_price_list_lines_v"]
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(s.XX_EBS_SEQUENCES)).scalar_one() == len(
-            contract.SEQUENCES)
+            contract.SEQUENCES) + len(contract.RUN_ALONE_PROGRAMS)
         assert conn.execute(sa.select(sa.func.count()).select_from(s.WSH_CARRIERS)).scalar_one() == len(
             contract.CARRIERS)
 

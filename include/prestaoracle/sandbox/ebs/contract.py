@@ -25,6 +25,10 @@ Choices made for [VERIFY] items, and other simplifications:
   kept when an order is retried, so read them by the latest ``REQUEST_ID`` [VERIFY]. Only ``OPERATION_CODE``
   NULL/INSERT/CREATE are processed; UPDATE and DELETE are rejected with a message naming this stand-in.
 * Two pending interface headers with the same ORDER_SOURCE_ID + ORIG_SYS_DOCUMENT_REF are both failed [VERIFY].
+* Concurrency. Order Import and ``advance`` each run one request at a time (``RUN_ALONE_PROGRAMS``): two imports
+  started together import every order once, and two advances ship, bill and pay once. The real instance gets the
+  same effect from program incompatibilities and row locks [VERIFY: on your instance OEOIMP may be allowed to run in
+  parallel for different order sources].
 * The request row in ``FND_CONCURRENT_REQUESTS`` completes ``C``/``C`` (normal), or ``C``/``G`` (warning) when at
   least one order failed [VERIFY: some patch levels complete normal and only list the failures in the output].
 * Message texts: the "Validation failed for the field - X" form and "Invalid unit of measure for this item." are
@@ -81,6 +85,11 @@ CURRENCIES: tuple[str, ...] = ("EUR", "USD", "GBP", "CHF", "PLN")
 # OEOIMP in FND_CONCURRENT_PROGRAMS (application ONT = 660) [VERIFY: ids differ per instance].
 OEOIMP_PROGRAM_ID = 45280
 ONT_APPLICATION_ID = 660
+
+# Programs the stand-in runs one request at a time, as the concurrent manager does for a program made incompatible
+# with itself: a second request waits for the first to finish, then sees what it did. A row of XX_EBS_SEQUENCES
+# named ``XX_RUN_ALONE_<program>`` is the lock (never counted, only held for a run's transaction).
+RUN_ALONE_PROGRAMS: tuple[str, ...] = ("OEOIMP", "WSHADVANCE")
 
 # Counter rows of XX_EBS_SEQUENCES: name -> last number handed out (the next id is one more).
 SEQUENCES: dict[str, int] = {

@@ -396,8 +396,8 @@ def _pending(conn: sa.Connection, order_source_id: int | None, ref: str | None) 
         conditions.append(_H.c.order_source_id == order_source_id)
     if ref is not None:
         conditions.append(_H.c.orig_sys_document_ref == ref)
-    # FOR UPDATE SKIP LOCKED on PostgreSQL/Oracle keeps two concurrent runs off the same orders; SQLite omits it
-    # and serialises writers anyway.
+    # Runs do not overlap (run_alone); FOR UPDATE SKIP LOCKED still keeps a run off orders someone else is
+    # changing on PostgreSQL and Oracle (SQLite has no row locks and omits it).
     header_query = (sa.select(_H).where(*conditions).order_by(_H.c.order_source_id, _H.c.orig_sys_document_ref)
                     .with_for_update(skip_locked=True))
     headers = [dict(row) for row in conn.execute(header_query).mappings()]
@@ -419,6 +419,7 @@ def run_order_import(engine: Engine, request_id: int | None = None, *, order_sou
     started = time.perf_counter()
     now = (now or datetime.now()).replace(microsecond=0, tzinfo=None)
     with engine.begin() as conn:
+        s.run_alone(conn, "OEOIMP")
         if request_id is None:
             request_id = s.allocate_ids(conn, "FND_CONCURRENT_REQUESTS_S")
         headers, lines = _pending(conn, order_source_id, orig_sys_document_ref)

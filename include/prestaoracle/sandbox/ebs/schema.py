@@ -774,6 +774,23 @@ def allocate_ids(conn: sa.Connection, sequence_name: str, count: int = 1) -> int
     return int(last) - count + 1
 
 
+def run_alone(conn: sa.Connection, program: str) -> None:
+    """Wait until no other request of ``program`` runs, and keep the others waiting until this transaction ends.
+
+    The UPDATE is the run's first write: PostgreSQL locks the row, SQLite takes its write lock (a run that read
+    first and wrote later could otherwise work from what another run was about to change).
+    """
+    seq = XX_EBS_SEQUENCES
+    done = conn.execute(seq.update().where(seq.c.sequence_name == _run_alone_row(program))
+                        .values(last_number=seq.c.last_number))
+    if done.rowcount != 1:
+        raise KeyError(f"{program} is not one of the stand-in's run-alone programs {contract.RUN_ALONE_PROGRAMS}")
+
+
+def _run_alone_row(program: str) -> str:
+    return f"XX_RUN_ALONE_{program}"
+
+
 def stamp(now: datetime, user_id: int = contract.SANDBOX_USER_ID) -> dict[str, object]:
     """WHO column values for a row the stand-in writes at ``now``."""
     return {"created_by": user_id, "creation_date": now, "last_updated_by": user_id, "last_update_date": now,
@@ -785,7 +802,12 @@ def create_schema(engine: Engine) -> None:
     order sources, carriers); safe to call again on an existing schema."""
     METADATA.create_all(engine, checkfirst=True)
     with engine.begin() as conn:
-        if conn.execute(sa.select(sa.func.count()).select_from(XX_EBS_SEQUENCES)).scalar_one():
+        present = set(conn.execute(sa.select(XX_EBS_SEQUENCES.c.sequence_name)).scalars())
+        # A schema made before a program joined the list gets its lock row now.
+        missing = [_run_alone_row(p) for p in contract.RUN_ALONE_PROGRAMS if _run_alone_row(p) not in present]
+        if missing:
+            conn.execute(XX_EBS_SEQUENCES.insert(), [{"sequence_name": name, "last_number": 0} for name in missing])
+        if present:
             return
         now = datetime(2020, 1, 1)
         who = stamp(now)

@@ -51,10 +51,11 @@ def advance(engine: Engine, now: datetime, *, ship_after: timedelta = timedelta(
             invoice_after: timedelta = timedelta(days=1), pay_after: timedelta = timedelta(days=2)) -> AdvanceResult:
     """Ship booked lines booked at least ``ship_after`` ago (when stock allows), invoice lines shipped at least
     ``invoice_after`` ago, and pay invoices at least ``pay_after`` old. One transaction; idempotent for a given
-    ``now`` once nothing is due."""
+    ``now`` once nothing is due. Callers advancing at once take turns, so nothing ships, bills or pays twice."""
     now = now.replace(microsecond=0, tzinfo=None)
     result = AdvanceResult()
     with engine.begin() as conn:
+        s.run_alone(conn, "WSHADVANCE")
         _ship(conn, now, now - ship_after, result)
         _invoice(conn, now, now - invoice_after, result)
         _pay(conn, now, now - pay_after, result)

@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
@@ -21,6 +23,8 @@ from prestaoracle.sandbox.oracle import adf, auth, clock, contract, lifecycle, o
 from prestaoracle.sandbox.oracle.resources import CRM, FSCM, RESOURCES, VERSIONS, Resource
 
 ENV_DB_URL = "PRESTAORACLE_ORACLE_DB_URL"
+_LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
 COLLECTION_TYPE = "application/vnd.oracle.adf.resourcecollection+json"
 ITEM_TYPE = "application/vnd.oracle.adf.resourceitem+json"
 JSON_BODY_TYPES = ("application/json", ITEM_TYPE, "application/vnd.oracle.adf.resourceitem+json")
@@ -76,9 +80,8 @@ class Pod:
                 if method != "POST":
                     raise adf.AdfError(405, f"Method {method} isn't allowed on the resource catalog.")
                 return self._batch(root, base, version, headers, body, user)
-            with self.engine.begin() as conn:
-                status, out_headers, payload, content_type = self.dispatch(
-                    conn, method, root, parts[1:], params, headers, body, base, version, user)
+            status, out_headers, payload, content_type = self._in_transaction(
+                lambda conn: self.dispatch(conn, method, root, parts[1:], params, headers, body, base, version, user))
             if self._timeout_after_commit(method, parts[1:], payload):
                 return 504, {"Content-Type": "text/html"}, b"<html><body><h1>504 Gateway Time-out</h1></body></html>"
             out = b"" if payload is None else json.dumps(payload).encode()
@@ -88,6 +91,23 @@ class Pod:
         except adf.AdfError as err:
             status, ctype, out = adf.render_error(err, version, accept)
             return status, {"Content-Type": ctype}, out
+        except Exception as exc:  # noqa: BLE001 - whatever escapes is still answered the way the pod answers
+            _LOG.exception("%s %s/%s failed", method, root, rest_path)
+            status, ctype, out = adf.render_error(server_error(exc), version, accept)
+            return status, {"Content-Type": ctype}, out
+
+    def _in_transaction(self, work: Callable[[sa.Connection], _T]) -> _T:
+        """Run ``work`` in a transaction; once more after losing a unique-key race to another worker.
+
+        The second run sees the winner's row, so the loser gets the answer a later request would get (the
+        duplicate's 400, or the upsert's update) instead of the database's constraint error.
+        """
+        try:
+            with self.engine.begin() as conn:
+                return work(conn)
+        except sa.exc.IntegrityError:
+            with self.engine.begin() as conn:
+                return work(conn)
 
     def _authenticate(self, method: str, path: str, headers: dict[str, str]) -> str:
         authorization = headers.get("authorization", "")
@@ -253,30 +273,40 @@ class Pod:
         except (ValueError, KeyError, TypeError, AssertionError):
             raise adf.AdfError(400, 'The batch body must be {"parts": [...]}.') from None
         methods = {"create": "POST", "get": "GET", "update": "PATCH", "delete": "DELETE", "upsert": "POST"}
-        results: list[dict[str, Any]] = []
+
+        def run(conn: sa.Connection) -> list[dict[str, Any]]:
+            results: list[dict[str, Any]] = []
+            for part in parts:
+                op = part.get("operation")
+                if op not in methods:
+                    raise _PartError(part, adf.AdfError(400, f"The batch operation {op} isn't supported."))
+                part_headers = {"content-type": "application/json",
+                                **({"upsert-mode": "true"} if op == "upsert" else {})}
+                segs = [p for p in str(part.get("path", "")).split("?")[0].split("/") if p]
+                try:
+                    _s, _h, payload, _c = self.dispatch(
+                        conn, methods[op], root, segs, {}, part_headers,
+                        json.dumps(part.get("payload") or {}).encode(), base, version, user)
+                except adf.AdfError as err:
+                    raise _PartError(part, err) from None
+                results.append({"id": part.get("id"), "path": part.get("path"), "operation": op,
+                                "payload": payload})
+            return results
+
         try:
-            with self.engine.begin() as conn:
-                for part in parts:
-                    op = part.get("operation")
-                    if op not in methods:
-                        raise _PartError(part, adf.AdfError(400, f"The batch operation {op} isn't supported."))
-                    part_headers = {"content-type": "application/json",
-                                    **({"upsert-mode": "true"} if op == "upsert" else {})}
-                    segs = [p for p in str(part.get("path", "")).split("?")[0].split("/") if p]
-                    try:
-                        _s, _h, payload, _c = self.dispatch(
-                            conn, methods[op], root, segs, {}, part_headers,
-                            json.dumps(part.get("payload") or {}).encode(), base, version, user)
-                    except adf.AdfError as err:
-                        raise _PartError(part, err) from None
-                    results.append({"id": part.get("id"), "path": part.get("path"), "operation": op,
-                                    "payload": payload})
+            results = self._in_transaction(run)
         except _PartError as failed:
             _s, _c, text = adf.render_error(failed.error, max(version, 4), "application/json")
             results = [{"id": failed.part.get("id"), "path": failed.part.get("path"),
                         "operation": failed.part.get("operation"), "payload": json.loads(text)}]
             return failed.error.status, {"Content-Type": BATCH_TYPE}, json.dumps({"parts": results}).encode()
         return 200, {"Content-Type": BATCH_TYPE}, json.dumps({"parts": results}).encode()
+
+
+def server_error(exc: BaseException) -> adf.AdfError:
+    """The 500 for an unexpected failure: ADF's error document naming what failed, never the traceback."""
+    return adf.AdfError(500, f"The request failed on the server ({type(exc).__name__}); the pod's log has the "
+                             "details. Retry it; if it fails again, report it with the time of the request.")
 
 
 class _PartError(Exception):
@@ -312,7 +342,7 @@ def _create_account(conn: sa.Connection, payload: Any, now: Any) -> Any:
     if not isinstance(payload, dict) or not payload.get("OrganizationName"):
         raise adf.AdfError(400, "A value is required for the attribute OrganizationName.", path="/OrganizationName")
     t = store.ACCOUNTS
-    party_id = (conn.execute(sa.select(sa.func.max(t.c.PartyId))).scalar() or 1000) + 1
+    party_id = store.next_ids(conn, "PartyId")[0]
     cols = {c.name for c in t.columns if not c.name.startswith("_")}
     values = {k: v for k, v in payload.items() if k in cols}
     stamp = clock.iso(now)
@@ -403,6 +433,16 @@ def make_app(pod: Pod, profile: faults.FaultProfile) -> FastAPI:
             new = clock.advance(conn, minutes)
             steps = lifecycle.catch_up(conn, pod.seed, new)
         return {"now": clock.iso(new), "steps": steps}
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        """The sandbox routes' last resort; resource requests are answered inside ``Pod.handle`` already."""
+        try:
+            version = adf.framework_version(dict(request.headers))
+        except adf.AdfError:
+            version = contract.DEFAULT_FRAMEWORK_VERSION
+        status, ctype, out = adf.render_error(server_error(exc), version, request.headers.get("accept"))
+        return Response(out, status_code=status, media_type=ctype)
 
     app.include_router(faults.injected_router(pod.log))
     if profile.transport_active:

@@ -36,7 +36,8 @@ def start(conn: sa.Connection, at: datetime, real_time: bool) -> None:
 
 
 def advance(conn: sa.Connection, minutes: float) -> datetime:
-    """Move the clock forward; returns the new time."""
+    """Move the clock forward; returns the new time. Callers advancing together each add their minutes."""
+    store.lock(conn, "clock")
     cfg = {r.name: r.value for r in conn.execute(sa.select(store.SETTINGS))}
     if cfg.get("clock_mode") == "real":
         store.put_settings(conn, {"clock_offset": str(float(cfg.get("clock_offset", "0")) + minutes * 60)})

@@ -20,7 +20,14 @@ CARRIERS = (("UPS", "1Z{n:016d}"), ("DHL Express", "JD{n:018d}"), ("La Poste Col
 
 
 def catch_up(conn: sa.Connection, seed: int, now: datetime) -> int:
-    """Run every lifecycle step due by ``now`` in time order; returns how many steps ran."""
+    """Run every lifecycle step due by ``now`` in time order; returns how many steps ran.
+
+    One worker catches up at a time: two running steps together would lock orders, stock and counters in
+    different orders and deadlock each other. Most requests find nothing due and take no lock at all.
+    """
+    if not _anything_due(conn, now):
+        return 0
+    store.lock(conn, "catch_up")
     o = store.ORDERS
     done = 0
     while True:
@@ -42,6 +49,17 @@ def catch_up(conn: sa.Connection, seed: int, now: datetime) -> int:
             done += 1
     _change_prices(conn, seed, now)
     return done
+
+
+def _anything_due(conn: sa.Connection, now: datetime) -> bool:
+    o = store.ORDERS
+    step = conn.execute(sa.select(o.c.HeaderId).where(o.c._NextStepAt.is_not(None), o.c._NextStepAt <= clock.iso(now))
+                        .limit(1)).first()
+    if step is not None:
+        return True
+    settings = store.SETTINGS
+    last = conn.execute(sa.select(settings.c.value).where(settings.c.name == "prices_changed_through")).scalar()
+    return last is None or now - clock.parse(last) >= timedelta(days=1)
 
 
 def _set(conn: sa.Connection, order: sa.Row, at: datetime, step: str | None, delay_minutes: float = 0,

@@ -42,9 +42,11 @@ ORDERS = _t(
     _c("LastUpdateDate", D), _c("SubmittedDate", D), _c("SubmittedBy", S),
     # The lifecycle's own bookkeeping: which step comes next, and when on the sandbox clock.
     _c("_Step", S), _c("_NextStepAt", D),
-    indexes=(("SourceTransactionSystem", "SourceTransactionId"), ("LastUpdateDate",), ("StatusCode",),
-             ("OrderNumber",), ("_NextStepAt",)),
+    indexes=(("LastUpdateDate",), ("StatusCode",), ("OrderNumber",), ("_NextStepAt",)),
 )
+# Order Management keeps one order per source key: a create racing another for the same key fails here and is
+# answered as the duplicate (or the upsert) it is, never stored twice.
+sa.Index("ux_fusion_orders_source_key", ORDERS.c.SourceTransactionSystem, ORDERS.c.SourceTransactionId, unique=True)
 
 ORDER_LINES = _t(
     "fusion_order_lines",
@@ -183,8 +185,11 @@ FIRST_IDS = {
     "HeaderId": 300100560000001, "LineId": 300100560500001, "FulfillLineId": 300100561000001,
     "OrderNumber": 520001, "PartyRow": 1, "ShipmentId": 3001001, "ShipmentLine": 4001001,
     "CustomerTransactionId": 300100170000001, "CustomerTransactionLineId": 300100171000001,
-    "TransactionNumber": 110001, "StandardReceiptId": 300100153100001, "TokenSerial": 1,
+    "TransactionNumber": 110001, "StandardReceiptId": 300100153100001, "TokenSerial": 1, "PartyId": 1001,
 }
+# Rows of the counters table that are never counted, only locked: a read-modify-write that must not interleave
+# with another worker's (moving the clock, catching the lifecycle up) holds one for its transaction.
+LOCKS = ("clock", "catch_up")
 
 
 def reset(engine: Engine) -> None:
@@ -192,6 +197,7 @@ def reset(engine: Engine) -> None:
     METADATA.create_all(engine)
     with engine.begin() as conn:
         conn.execute(COUNTERS.insert(), [{"name": k, "value": v - 1} for k, v in FIRST_IDS.items()])
+        conn.execute(COUNTERS.insert(), [{"name": f"lock:{name}", "value": 0} for name in LOCKS])
 
 
 def next_ids(conn: sa.Connection, name: str, n: int = 1) -> list[int]:
@@ -200,6 +206,17 @@ def next_ids(conn: sa.Connection, name: str, n: int = 1) -> list[int]:
         COUNTERS.update().where(COUNTERS.c.name == name).values(value=COUNTERS.c.value + n).returning(COUNTERS.c.value)
     ).scalar_one()
     return list(range(end - n + 1, end + 1))
+
+
+def lock(conn: sa.Connection, name: str) -> None:
+    """Hold the lock ``name`` (one of ``LOCKS``) until the transaction ends.
+
+    The UPDATE is the transaction's write: PostgreSQL locks the row until commit, and SQLite takes its database
+    write lock (waiting out the busy timeout), so the reads that follow see every earlier holder's commit.
+    """
+    done = conn.execute(COUNTERS.update().where(COUNTERS.c.name == f"lock:{name}").values(value=COUNTERS.c.value))
+    if done.rowcount != 1:
+        raise KeyError(f"unknown store lock {name}")
 
 
 def load(engine: Engine, rows: dict[str, list[dict]]) -> dict[str, int]:
@@ -222,6 +239,7 @@ def load(engine: Engine, rows: dict[str, list[dict]]) -> dict[str, int]:
 
 COUNTER_COLUMNS = {
     "HeaderId": ("fusion_orders", "HeaderId"), "LineId": ("fusion_order_lines", "LineId"),
+    "PartyId": ("fusion_accounts", "PartyId"),
     "ShipmentId": ("fusion_shipments", "ShipmentId"), "ShipmentLine": ("fusion_shipment_lines", "ShipmentLine"),
     "CustomerTransactionId": ("fusion_invoices", "CustomerTransactionId"),
     "CustomerTransactionLineId": ("fusion_invoice_lines", "CustomerTransactionLineId"),
@@ -235,6 +253,7 @@ def get_settings(engine: Engine) -> dict[str, str]:
 
 
 def put_settings(conn: sa.Connection, values: dict[str, str]) -> None:
+    """Set each value in place (insert when new): a delete and re-insert would race another worker's."""
     for k, v in values.items():
-        conn.execute(SETTINGS.delete().where(SETTINGS.c.name == k))
-        conn.execute(SETTINGS.insert().values(name=k, value=v))
+        if conn.execute(SETTINGS.update().where(SETTINGS.c.name == k).values(value=v)).rowcount == 0:
+            conn.execute(SETTINGS.insert().values(name=k, value=v))
