@@ -9,7 +9,7 @@ import string
 import sys
 import time
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 
@@ -24,6 +24,10 @@ def _ws_key(value: str) -> str:
     if len(value) != 32 or not value.isalnum():
         raise argparse.ArgumentTypeError("a PrestaShop webservice key is 32 letters or digits")
     return value
+
+
+def _resources(value: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--workers", type=int, default=2, help="server worker processes per emulator (default 2)")
     sb.add_argument("--data-dir", type=Path, default=Path("var/sandbox"), help="where the emulators keep their data")
     sb.add_argument("--prestashop-db-url", help="SQLAlchemy URL of the shop's store (default: SQLite in --data-dir)")
+    sb.add_argument("--shop-timezone", default="Europe/Paris",
+                    help="the shop's PS_TIMEZONE: its dates are wall times there (default Europe/Paris, not UTC)")
+    sb.add_argument("--shop-clock", type=_iso,
+                    help="where the shop's clock starts: an instant with offset, or a shop wall time (default: now)")
+    sb.add_argument("--shop-clock-frozen", action="store_true",
+                    help="stop the shop's clock (moved by POST /sandbox/clock and /sandbox/clock/advance)")
+    sb.add_argument("--ws-resources", type=_resources,
+                    help="comma-separated resources granted to the webservice key (default: all served; "
+                         "the recorded key's 15 with --dataset demo, without configurations)")
     sb.set_defaults(func=cmd_sandbox)
 
     ex = sub.add_parser("extract", help="run one extraction into staging through the configured connections")
@@ -99,7 +112,9 @@ def cmd_demo(_args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from prestaoracle.sandbox import faults
+    from prestaoracle.sandbox.prestashop import clock as shop_clock
     from prestaoracle.sandbox.prestashop import server as ps_server
+    from prestaoracle.sandbox.prestashop.schema import key_permissions
     from prestaoracle.sandbox.storage import sqlite_url
 
     try:
@@ -107,13 +122,28 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: --faults: {exc}", file=sys.stderr)
         return 2
-    end = args.end or datetime.combine(datetime.now().date(), datetime.min.time())
-    start = args.start or end - timedelta(days=args.days)
-    if start >= end:
-        print("error: --start must be before --end", file=sys.stderr)
+    try:
+        tz = shop_clock.zone(args.shop_timezone)
+        clock_start = None if args.shop_clock is None else shop_clock.instant(args.shop_clock, tz)
+        # The generated period ends at the start of the shop's "today" unless told otherwise.
+        today = (clock_start or datetime.now(UTC)).astimezone(tz).date()
+        end = args.end or datetime.combine(today, datetime.min.time())
+        start = args.start or end - timedelta(days=args.days)
+        if shop_clock.instant(start, tz) >= shop_clock.instant(end, tz):
+            print("error: --start must be before --end", file=sys.stderr)
+            return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     key = args.ws_key or _random_key(32)
-    spec = ps_server.ShopSpec(args.dataset, args.orders, args.seed, start, end, args.faults, key)
+    spec = ps_server.ShopSpec(args.dataset, args.orders, args.seed, start, end, args.faults, key,
+                              timezone=args.shop_timezone, clock_start=clock_start,
+                              clock_frozen=args.shop_clock_frozen, ws_resources=args.ws_resources)
+    try:
+        key_permissions(spec.granted())
+    except ValueError as exc:
+        print(f"error: --ws-resources: {exc}", file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
     data = ps_server.shop_rows(spec)
     procs, banners = [], []
@@ -124,10 +154,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
               f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()) if v)})", flush=True)
         procs.append(ps_server.spawn(db_url, args.host, args.prestashop_port, args.workers))
         url = f"http://{args.host}:{args.prestashop_port}/api/"
-        banners.append((url, f"PrestaShop webservice: {url}  key: {key}  faults: {args.faults}"))
+        banners.append((url, f"PrestaShop webservice: {url}  key: {key}  faults: {args.faults}  "
+                             f"shop time zone: {args.shop_timezone}"))
     if args.only != "prestashop":
-        from datetime import UTC
-
         from prestaoracle.sandbox.oracle import server as ora_server
 
         secret = args.oracle_client_secret or _random_key(24)

@@ -8,11 +8,15 @@ import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import datetime
+from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import FIXTURES
 
+from prestaoracle.sandbox.prestashop.clock import DEFAULT_TIMEZONE
 from prestaoracle.sandbox.prestashop.generate import BAD_ROW_KINDS, ZERO_DATETIME, GeneratedShop, generate_shop
 from prestaoracle.sandbox.prestashop.schema import RESOURCES
 
@@ -31,6 +35,8 @@ ASSOCIATIONS = {
     "order_slip": {"order_slip_details"},
 }
 NULLABLE = {("combinations", "default_on"), ("order_payments", "id_employee")}
+# configurations are the shop's settings, loaded by the server, not generated data.
+GENERATED = {name: resource for name, resource in RESOURCES.items() if name != "configurations"}
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +59,17 @@ def cents(value: float) -> int:
 
 def dump(shop: GeneratedShop) -> str:
     return json.dumps({"rows": shop.rows, "injected": shop.injected}, ensure_ascii=False)
+
+
+def repeated_hour(stamp: str, tz: ZoneInfo) -> bool:
+    """Whether a shop wall time happens twice (the hour clocks are turned back)."""
+    moment = datetime.fromisoformat(stamp)
+    return moment.replace(tzinfo=tz, fold=0).utcoffset() != moment.replace(tzinfo=tz, fold=1).utcoffset()
+
+
+def in_time_order(stamps: Sequence[str], tz: ZoneInfo = ZoneInfo(DEFAULT_TIMEZONE)) -> bool:
+    """Wall times written as time went on: ascending, except that one may step back inside a repeated hour."""
+    return all(a <= b or (repeated_hour(a, tz) and repeated_hour(b, tz)) for a, b in pairwise(stamps))
 
 
 def ean13_ok(code: str) -> bool:
@@ -110,7 +127,7 @@ def test_bad_rows_touch_only_the_records_they_report(shop: GeneratedShop, dirty:
 
 def test_counts_and_ids(shop: GeneratedShop) -> None:
     rows = shop.rows
-    assert set(rows) == set(RESOURCES)
+    assert set(rows) == set(GENERATED)
     assert len(rows["orders"]) == ORDERS
     assert len(rows["order_carriers"]) == ORDERS
     assert len(rows["customers"]) == ORDERS // 3
@@ -126,7 +143,7 @@ def test_counts_and_ids(shop: GeneratedShop) -> None:
 
 
 def test_rows_carry_every_field_with_its_kind(shop: GeneratedShop) -> None:
-    for name, resource in RESOURCES.items():
+    for name, resource in GENERATED.items():
         for row in shop.rows[name]:
             for f in resource.fields:
                 if f.virtual:
@@ -227,8 +244,9 @@ def test_lifecycle_history_and_documents(shop: GeneratedShop) -> None:
         steps = history[o["id"]]
         assert steps and steps[-1]["id_order_state"] == o["current_state"]
         assert steps[0]["date_add"] == o["date_add"] and steps[-1]["date_add"] == o["date_upd"]
-        assert [s["date_add"] for s in steps] == sorted(s["date_add"] for s in steps)
-        assert o["date_upd"] >= o["date_add"] and START.isoformat(" ") <= o["date_add"] <= END.isoformat(" ")
+        assert in_time_order([s["date_add"] for s in steps])
+        assert in_time_order([o["date_add"], o["date_upd"]])
+        assert START.isoformat(" ") <= o["date_add"] <= END.isoformat(" ")
         assert o["valid"] == states[o["current_state"]]["logable"]
         invoiced = any(states[s["id_order_state"]]["invoice"] for s in steps)
         assert bool(o["invoice_number"]) == invoiced == (o["invoice_date"] != ZERO_DATETIME)
@@ -237,8 +255,7 @@ def test_lifecycle_history_and_documents(shop: GeneratedShop) -> None:
         assert bool(o["delivery_number"]) == (o["delivery_date"] != ZERO_DATETIME)
     assert sorted(invoice_numbers) == list(range(1, len(invoice_numbers) + 1))
     # history ids follow time, as auto-increment rows written when the change happened do
-    dates = [h["date_add"] for h in shop.rows["order_histories"]]
-    assert dates == sorted(dates)
+    assert in_time_order([h["date_add"] for h in sorted(shop.rows["order_histories"], key=lambda h: h["id"])])
     assert len({o["current_state"] for o in shop.rows["orders"]}) >= 6
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -22,13 +25,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import request_response
 
-from prestaoracle.sandbox.prestashop import query, reader, render, store
+from prestaoracle.sandbox.prestashop import clock, query, reader, render, store
 from prestaoracle.sandbox.prestashop.errors import EmptyResponse, PhpFatal, WSError, did_you_mean
-from prestaoracle.sandbox.prestashop.schema import ALL_SHOP_RESOURCES, RESOURCES, Resource
+from prestaoracle.sandbox.prestashop.schema import ALL_SHOP_RESOURCES, RESOURCES, Resource, key_permissions
 from prestaoracle.sandbox.prestashop.writes import Writer, parse_body
 
 if TYPE_CHECKING:
     from prestaoracle.sandbox.faults import InjectedFault
+
+log = logging.getLogger(__name__)
 
 ENV_DB_URL = "PRESTAORACLE_PS_DB_URL"
 REALM = (
@@ -46,6 +51,8 @@ class Settings:
     ws_key: str
     shop_name: str
     version: str
+    timezone: ZoneInfo
+    permissions: dict[str, tuple[str, ...]]  # resource -> methods granted to the key
 
 
 @dataclass
@@ -87,31 +94,38 @@ class Shop:
     def __init__(self, engine: sa.Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
+        self.clock = clock.ShopClock(engine, settings.timezone)
 
     def handle(self, method: str, path: str, params: dict[str, str], body: bytes, base: str,
-               as_json: bool) -> Answer:
+               as_json: bool, now: datetime | None = None) -> Answer:
+        """One request; ``now`` is the shop clock's instant for it (read here when the caller has none)."""
         parts = [p for p in path.split("/") if p]
+        permissions = self.settings.permissions
         if not parts:
-            return Answer(200, render.xml_api_index(sorted(RESOURCES.values(), key=lambda r: r.name), base,
-                                                     self.settings.shop_name), False)
+            granted = [(RESOURCES[n], permissions[n]) for n in sorted(permissions)]
+            return Answer(200, render.xml_api_index(granted, base, self.settings.shop_name), False)
         name = parts[0]
-        if name not in RESOURCES:
-            if name in ALL_SHOP_RESOURCES:
-                raise WSError(401, (26, f'Resource of type "{name}" is not allowed with this authentication key'))
+        if name not in ALL_SHOP_RESOURCES:
             listed = ", ".join(f'"{r}"' for r in ALL_SHOP_RESOURCES)
             raise WSError(400, (27, f'Resource of type "{name}" does not exists. Did you mean: '
                                     f'"{did_you_mean(name, list(ALL_SHOP_RESOURCES))}"? The full list is: {listed}'))
+        if name not in permissions:
+            raise WSError(401, (26, f'Resource of type "{name}" is not allowed with this authentication key'))
         res = RESOURCES[name]
         if method not in res.methods:
             raise WSError(405, (101, f"Method {method} is not allowed for the resource {name}"))
+        if method not in permissions[name]:
+            raise WSError(405, (25, f"Method {method} is not allowed for the resource {name} with this "
+                                    "authentication key"))
         obj_id = parts[1] if len(parts) > 1 else None
         if method in ("GET", "HEAD"):
             return self._get(res, obj_id, params, base, as_json)
+        stamp = clock.wall(now or self.clock.now(), self.settings.timezone)
         if method == "DELETE":
-            return self._delete(res, obj_id, params)
+            return self._delete(res, obj_id, params, stamp)
         entities = parse_body(body)
-        with self.engine.begin() as conn:
-            writer = Writer(conn, res)
+        with store.begin_write(self.engine) as conn:
+            writer = Writer(conn, res, stamp)
             if method == "POST":
                 records, status = writer.post(entities), 201
             else:
@@ -171,11 +185,11 @@ class Shop:
             return Answer(200, render.json_list(res, [rec]) if has_display else render.json_single(rec), True)
         return Answer(200, render.xml_single(rec, base), False)
 
-    def _delete(self, res: Resource, obj_id: str | None, params: dict[str, str]) -> Answer:
+    def _delete(self, res: Resource, obj_id: str | None, params: dict[str, str], stamp: str) -> Answer:
         raw = obj_id or params.get("id", "").strip("[]")
         ids = [_int(x) for x in raw.replace("|", ",").split(",") if x.strip()]
-        with self.engine.begin() as conn:
-            Writer(conn, res).delete(ids)
+        with store.begin_write(self.engine) as conn:
+            Writer(conn, res, stamp).delete(ids)
         return Answer(200, None, False, sha1=False)
 
 
@@ -188,9 +202,9 @@ def _int(text: str) -> int:
     return int(digits or 0)
 
 
-def _headers(answer: Answer, started: float, version: str, body: bytes) -> list[tuple[str, str]]:
-    headers = [("Access-Time", str(int(time.time()))), ("X-Powered-By", "PrestaShop Webservice"),
-               ("PSWS-Version", version)]
+def _headers(answer: Answer, started: float, version: str, body: bytes, access_time: str
+             ) -> list[tuple[str, str]]:
+    headers = [("Access-Time", access_time), ("X-Powered-By", "PrestaShop Webservice"), ("PSWS-Version", version)]
     if answer.body is None:
         headers.append(("Content-Type", ""))
     else:
@@ -212,6 +226,8 @@ def _response(status: int, body: bytes, headers: list[tuple[str, str]], head: bo
 def make_endpoint(shop: Shop):
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
+        now: datetime | None = request.scope.get("state", {}).get(clock.STATE_KEY)
+        access_time = str(int(now.timestamp() if now is not None else time.time()))  # PHP's time()
         params = dict(parse_qsl(request.url.query, keep_blank_values=True))
         method = params.get("ps_method", request.method).upper() if request.method == "POST" else request.method
         as_json = _output_is_json(request, params)
@@ -227,38 +243,55 @@ def make_endpoint(shop: Shop):
             else:
                 errors = [(20, "Authentification key is not active"), (21, "No permission for this authentication key")]
             body = (render.json_errors(errors) if as_json else render.xml_errors(errors)).encode()
-            headers = [("WWW-Authenticate", REALM), ("Access-Time", str(int(time.time()))),
+            headers = [("WWW-Authenticate", REALM), ("Access-Time", access_time),
                        ("X-Powered-By", "PrestaShop Webservice"), ("PSWS-Version", "0"),
                        JSON_TYPE if as_json else XML_TYPE, ("Execution-Time", "0")]
             return _response(401, body, headers)
         if method not in KNOWN_METHODS:
             errors = [(23, f"Method {method} is not valid")]
-            return _error_response(errors, 405, as_json, started, shop.settings.version)
+            return _error_response(errors, 405, as_json, started, shop.settings.version, access_time)
         path = request.path_params.get("path", "")
         base = f"{request.url.scheme}://{request.url.netloc}/api/"
         body = await request.body()
         try:
-            answer = await run_in_threadpool(shop.handle, method, path, params, body, base, as_json)
+            answer = await run_in_threadpool(shop.handle, method, path, params, body, base, as_json, now)
         except WSError as err:
-            return _error_response(err.errors, err.status, as_json, started, shop.settings.version)
+            return _error_response(err.errors, err.status, as_json, started, shop.settings.version, access_time)
         except EmptyResponse as empty:
             answer = Answer(empty.status, None, as_json)
         except PhpFatal:
             return _response(500, b"", [("X-Powered-By", PHP_POWERED), ("Content-type", "text/html; charset=utf-8")])
+        except Exception as exc:  # noqa: BLE001 - whatever fails, the client gets the shop's error document
+            log.exception("PrestaShop sandbox failed on %s %s", method, request.url.path)
+            return _error_response(_internal_errors(exc, method), 500, as_json, started, shop.settings.version,
+                                   access_time)
         payload = (answer.body or "").encode("utf-8")
         if answer.body is not None and request.headers.get("local-content-sha1") == hashlib.sha1(payload).hexdigest():
-            return _response(304, b"", _headers(Answer(304, None, as_json), started, shop.settings.version, b""))
-        headers = _headers(answer, started, shop.settings.version, payload)
+            return _response(304, b"", _headers(Answer(304, None, as_json), started, shop.settings.version, b"",
+                                                access_time))
+        headers = _headers(answer, started, shop.settings.version, payload, access_time)
         return _response(answer.status, payload, headers, head=request.method == "HEAD")
 
     return endpoint
 
 
 def _error_response(errors: list[tuple[int, str]], status: int, as_json: bool, started: float,
-                    version: str) -> Response:
+                    version: str, access_time: str) -> Response:
     body = (render.json_errors(errors) if as_json else render.xml_errors(errors)).encode("utf-8")
-    headers = _headers(Answer(status, "", as_json, sha1=False), started, version, body)
+    headers = _headers(Answer(status, "", as_json, sha1=False), started, version, body, access_time)
     return _response(status, body, headers)
+
+
+def _internal_errors(exc: Exception, method: str) -> list[tuple[int, str]]:
+    """A failure under the webservice as the shop reports one: a database error is ``Db::displayError``'s code 97,
+    and a write that could not be saved adds code 46."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        errors = [(97, f"[SQL Error] {exc.orig}")]
+    else:
+        errors = [(2, f"[PHP Error #1] {type(exc).__name__}: {exc} (sandbox failure, see its log)")]
+    if method not in ("GET", "HEAD"):
+        errors.append((46, "Unable to save resource"))
+    return errors
 
 
 class _AnyMethod:
@@ -276,13 +309,19 @@ def create_app(db_url: str | None = None) -> FastAPI:
     url = db_url or os.environ[ENV_DB_URL]
     engine = store.create_engine(url)
     cfg = store.get_settings(engine)
+    granted = cfg["ws_resources"].split(",") if cfg.get("ws_resources") else list(RESOURCES)
     shop = Shop(engine, Settings(ws_key=cfg["ws_key"], shop_name=cfg.get("shop_name", "PrestaShop"),
-                                 version=cfg.get("version", "8.1.2")))
+                                 version=cfg.get("version", "8.1.2"),
+                                 timezone=clock.zone(cfg.get("shop_timezone", clock.DEFAULT_TIMEZONE)),
+                                 permissions=key_permissions(granted)))
     app = FastAPI(title="PrestaShop webservice sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     endpoint = _AnyMethod(make_endpoint(shop))
     app.add_route("/api", endpoint, include_in_schema=False)
     app.add_route("/api/{path:path}", endpoint, include_in_schema=False)
+    app.include_router(clock.clock_router(shop.clock))
     _install_faults(app, engine, cfg)
+    # Outermost: the clock is read once per request, before any fault, and every answer carries its Date.
+    app.add_middleware(clock.ClockMiddleware, clock=shop.clock)
     return app
 
 

@@ -5,6 +5,11 @@ from their own random stream after the clean shop is built, so turning them on c
 
 Money is computed in integer cents and stored as floats of those cents, so every total adds up to the cent the way
 PrestaShop's per-item rounding (``round_type`` 1, half-up) makes it add up.
+
+Time runs on real instants (seconds since the epoch, UTC) and every date is written as the shop does: the wall time
+of that instant in the shop's time zone. So a shop in a zone with daylight saving time has no date in the
+spring-forward gap, and the fall-back hour holds the dates of two different hours: ``date_add`` then goes back in
+time while ids go forward, as in a real shop.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ import random
 import unicodedata
 from bisect import bisect
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import accumulate
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from faker import Faker
 
 from prestaoracle.sandbox.faults import BAD_ROW_KINDS  # one list for the generator and the injected log
+from prestaoracle.sandbox.prestashop.clock import DEFAULT_TIMEZONE, instant
+from prestaoracle.sandbox.prestashop.clock import zone as time_zone
 from prestaoracle.sandbox.prestashop.schema import RESOURCES
 
 __all__ = ["BAD_ROW_KINDS", "ZERO_DATE", "ZERO_DATETIME", "GeneratedShop", "generate_shop"]
@@ -28,7 +36,6 @@ __all__ = ["BAD_ROW_KINDS", "ZERO_DATE", "ZERO_DATETIME", "GeneratedShop", "gene
 
 ZERO_DATETIME = "0000-00-00 00:00:00"
 ZERO_DATE = "0000-00-00"
-_EPOCH = datetime(1970, 1, 1)
 _DAY = 86400
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ALNUM = _UPPER + "0123456789"
@@ -196,17 +203,22 @@ _UNICODE_LASTNAMES = (
 # --- small helpers -----------------------------------------------------------------------------------------------
 
 
-def _ts(moment: datetime) -> int:
-    # Shop times are wall-clock times without offset (§4.4), so an aware datetime keeps its wall clock.
-    return int((moment.replace(tzinfo=None, microsecond=0) - _EPOCH).total_seconds())
+def _ts(moment: datetime, tz: ZoneInfo) -> int:
+    """Seconds since the epoch of ``moment``: an aware value's instant, or a naive one read as shop wall time."""
+    return int(instant(moment.replace(microsecond=0), tz).timestamp())
 
 
-def _fmt(ts: int) -> str:
-    return (_EPOCH + timedelta(seconds=ts)).isoformat(" ")
+class _WallClock:
+    """Instants written as the shop writes them: wall times of its zone, without offset (reference §4.4)."""
 
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
 
-def _fmt_date(ts: int) -> str:
-    return (_EPOCH + timedelta(seconds=ts)).date().isoformat()
+    def fmt(self, ts: int) -> str:
+        return datetime.fromtimestamp(ts, self.tz).replace(tzinfo=None).isoformat(" ")
+
+    def fmt_date(self, ts: int) -> str:
+        return datetime.fromtimestamp(ts, self.tz).date().isoformat()
 
 
 def _ean13(body12: str) -> str:
@@ -289,13 +301,17 @@ class _Customer:
 class _Builder:
     """Builds one shop; holds the cross-references (order lines, customers) the defect injection needs."""
 
-    def __init__(self, orders: int, seed: int, start: datetime, end: datetime) -> None:
+    def __init__(self, orders: int, seed: int, start: datetime, end: datetime, tz: ZoneInfo) -> None:
         self.n_orders = orders
         self.seed = seed
         self.rng = random.Random(seed)
-        self.t0 = _ts(start)
-        self.t1 = _ts(end)
-        self.rows: dict[str, list[dict]] = {name: [] for name in RESOURCES}
+        self.t0 = _ts(start, tz)
+        self.t1 = _ts(end, tz)
+        self.tz = tz
+        wall = _WallClock(tz)
+        self._fmt, self._fmt_date = wall.fmt, wall.fmt_date
+        # configurations come from the shop's settings (configuration.py), not from its data
+        self.rows: dict[str, list[dict]] = {name: [] for name in RESOURCES if name != "configurations"}
         self.n_customers = max(5, orders // 3)
         self.pool_size = min(250, max(12, self.n_customers // 8))
         self._pools: dict[int, dict[str, list]] = {}
@@ -415,7 +431,7 @@ class _Builder:
                 on_sale=int(rng.random() < 0.05), minimal_quantity=1, price=_c(price), wholesale_price=_c(wholesale),
                 active=int(rng.random() < 0.95), redirect_type="301-category", available_for_order=1,
                 available_date=ZERO_DATE, show_condition=0, condition="new", show_price=1, indexed=1,
-                visibility="both", date_add=_fmt(created), date_upd=_fmt(updated), pack_stock_type=3,
+                visibility="both", date_add=self._fmt(created), date_upd=self._fmt(updated), pack_stock_type=3,
                 link_rewrite=_slug(name), name=name,
                 description=f"<p>{name} by {_MANUFACTURERS[manufacturer - 1] if manufacturer else 'our studio'}. "
                             f"{rng.choice(_SENTENCES)}</p>",
@@ -524,20 +540,20 @@ class _Builder:
         newsletter = not guest and rng.random() < 0.3
         company = rng.choice(pool["company"]) if rng.random() < 0.08 else ""
         updated = created if rng.random() < 0.8 else rng.randint(created, max(created, self.t1))
-        birthday = (_fmt_date(created - rng.randint(18 * 365, 75 * 365) * _DAY)
+        birthday = (self._fmt_date(created - rng.randint(18 * 365, 75 * 365) * _DAY)
                     if not guest and rng.random() < 0.6 else ZERO_DATE)
         row = _template(
             "customers", id=cid, id_default_group=2 if guest else 3, id_lang=1,
-            newsletter_date_add=_fmt(created) if newsletter else ZERO_DATETIME,
+            newsletter_date_add=self._fmt(created) if newsletter else ZERO_DATETIME,
             ip_registration_newsletter=(f"{rng.randint(2, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}."
                                         f"{rng.randint(1, 254)}" if newsletter else ""),
             # Customer::add sets last_passwd_gen PS_PASSWD_TIME_FRONT (360) minutes back (fixture 07).
-            last_passwd_gen=_fmt(created - 360 * 60), secure_key=secure_key,
+            last_passwd_gen=self._fmt(created - 360 * 60), secure_key=secure_key,
             passwd="" if guest else "$2y$10$" + "".join(rng.choices(_BCRYPT, k=53)),
             lastname=last, firstname=first, email=email, id_gender=0 if guest and rng.random() < 0.5 else gender,
             birthday=birthday, newsletter=int(newsletter), optin=int(newsletter and rng.random() < 0.5),
             company=company, active=1, is_guest=int(guest), id_shop=1, id_shop_group=1,
-            date_add=_fmt(created), date_upd=_fmt(updated), reset_password_validity=ZERO_DATETIME,
+            date_add=self._fmt(created), date_upd=self._fmt(updated), reset_password_validity=ZERO_DATETIME,
         )
         row["associations"] = {"groups": [{"id": 2 if guest else 3}]}
         self.rows["customers"].append(row)
@@ -558,7 +574,7 @@ class _Builder:
                 lastname=last, firstname=first, address1=rng.choice(pool["street"]),
                 address2=rng.choice(("", "", "", "2nd floor", "Building B", "Apt 12")), postcode=postcode, city=city,
                 phone=rng.choice(pool["phone"]), phone_mobile=rng.choice(pool["phone"]) if rng.random() < 0.3 else "",
-                dni=dni, date_add=_fmt(created), date_upd=_fmt(created),
+                dni=dni, date_add=self._fmt(created), date_upd=self._fmt(created),
             ))
             addresses.append(aid)
         self.customers.append(_Customer(addresses, secure_key, f"{first} {last}", guest))
@@ -740,12 +756,12 @@ class _Builder:
                     payment_of_reference[reference] = payment
 
             gift = rng.random() < 0.03
-            created, total, shipping = _fmt(t), _c(paid_incl), _c(ship_incl)
+            created, total, shipping = self._fmt(t), _c(paid_incl), _c(ship_incl)
             order = _template(
                 "orders", id=order_id, id_address_delivery=address_delivery, id_address_invoice=address_invoice,
                 id_cart=id_cart, id_currency=currency, id_lang=1, id_customer=cid, id_carrier=carrier,
                 current_state=current, module=_PAYMENT_MODULES[module][0], valid=_LOGABLE[current],
-                date_add=created, date_upd=_fmt(path[-1][0]), id_shop_group=1, id_shop=1,
+                date_add=created, date_upd=self._fmt(path[-1][0]), id_shop_group=1, id_shop=1,
                 secure_key=cust.secure_key, payment=_PAYMENT_MODULES[module][1], gift=int(gift),
                 gift_message="Happy birthday! With love." if gift else "",
                 total_discounts=_c(discount_incl), total_discounts_tax_incl=_c(discount_incl),
@@ -847,20 +863,20 @@ class _Builder:
         orders, details, carriers = self.rows["orders"], self.rows["order_details"], self.rows["order_carriers"]
         for number, (when, i) in enumerate(sorted(self.invoice_events), start=1):
             orders[i]["invoice_number"] = number
-            orders[i]["invoice_date"] = _fmt(when)
+            orders[i]["invoice_date"] = self._fmt(when)
             carriers[i]["id_order_invoice"] = number
             first, count = self.order_lines[i]
             for d in range(first, first + count):
                 details[d]["id_order_invoice"] = number
         for number, (when, i) in enumerate(sorted(self.delivery_events), start=1):
             orders[i]["delivery_number"] = number
-            orders[i]["delivery_date"] = _fmt(when)
+            orders[i]["delivery_date"] = self._fmt(when)
 
     def _emit_history(self, history: list[tuple[int, int, int, int, int]]) -> None:
         out = self.rows["order_histories"]
         for hid, (when, i, _seq, state, employee) in enumerate(sorted(history), start=1):
             out.append({"id": hid, "id_employee": employee, "id_order_state": state, "id_order": i + 1,
-                        "date_add": _fmt(when)})
+                        "date_add": self._fmt(when)})
 
     def _emit_payments(self, payments: list[list]) -> None:
         rng = self.rng
@@ -868,13 +884,13 @@ class _Builder:
         for pid, (when, _i, reference, cents, currency, module, cid, employee) in enumerate(sorted(payments), start=1):
             row = _template(
                 "order_payments", id=pid, order_reference=reference, id_currency=currency, amount=_c(cents),
-                payment_method=_PAYMENT_MODULES[module][2], conversion_rate=_RATE[currency], date_add=_fmt(when),
+                payment_method=_PAYMENT_MODULES[module][2], conversion_rate=_RATE[currency], date_add=self._fmt(when),
                 # NULL unless an employee recorded it (fixture 53c shows the empty value)
                 id_employee=employee or None,
             )
             if module == _CARD:
                 brand = _CARD_BRAND.draw(rng)
-                expires = _EPOCH + timedelta(seconds=when + rng.randint(60, 1400) * _DAY)
+                expires = datetime.fromtimestamp(when + rng.randint(60, 1400) * _DAY, self.tz)
                 row.update(
                     transaction_id="pi_" + "".join(rng.choices(_ALNUM + "abcdefghijklmnopqrstuvwxyz", k=24)),
                     card_number=f"**** **** **** {rng.randrange(10000):04d}", card_brand=brand,
@@ -894,7 +910,7 @@ class _Builder:
                 total_products_tax_excl=_c(products_excl), total_products_tax_incl=_c(products_incl),
                 total_shipping_tax_excl=_c(ship_excl), total_shipping_tax_incl=_c(ship_incl),
                 amount=_c(products_incl + ship_incl), shipping_cost=int(full), shipping_cost_amount=_c(ship_incl),
-                partial=int(not full), date_add=_fmt(when), date_upd=_fmt(when),
+                partial=int(not full), date_add=self._fmt(when), date_upd=self._fmt(when),
             )
             # OrderSlip::getWsOrderSlipDetails selects id_order_slip AS id, so every line carries the slip id.
             row["associations"] = {"order_slip_details": [
@@ -1032,23 +1048,27 @@ class _Builder:
 
 
 def generate_shop(
-    orders: int, seed: int, start: datetime, end: datetime, bad_rows: dict[str, float] | None = None
+    orders: int, seed: int, start: datetime, end: datetime, bad_rows: dict[str, float] | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> GeneratedShop:
     """Build a whole shop (catalogue, customers, ``orders`` orders with their history) for one seed.
 
     Same arguments give byte-identical rows; ``bad_rows`` maps a kind of ``BAD_ROW_KINDS`` to the share of its
-    records to spoil, and every spoiled record is listed in ``injected``.
+    records to spoil, and every spoiled record is listed in ``injected``. Dates are wall times of ``timezone``;
+    a naive ``start``/``end`` is one too (a wall time the zone skips is refused, a repeated one is its first
+    occurrence unless its ``fold`` is 1).
     """
     if orders < 0:
         raise ValueError(f"orders must be >= 0, got {orders}")
-    if end < start:
+    tz = time_zone(timezone)
+    if _ts(end, tz) < _ts(start, tz):
         raise ValueError(f"end {end} is before start {start}")
     # A million acyclic dicts would make the cyclic collector rescan the growing heap over and over (a third of
     # the run time at 100k orders) while finding nothing to free.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        builder = _Builder(orders, seed, start, end)
+        builder = _Builder(orders, seed, start, end, tz)
         builder.build_reference()
         builder.build_catalogue()
         builder.build_orders()

@@ -155,10 +155,12 @@ def xml_errors(errors: list[tuple[int, str]]) -> str:
     return XML_HEAD + "<errors>\n" + body + "</errors>\n" + XML_TAIL
 
 
-def xml_api_index(resources: list[Resource], base: str, shop_name: str) -> str:
-    perms = 'get="true" put="true" post="true" patch="true" delete="true" head="true"'
+def xml_api_index(resources: list[tuple[Resource, tuple[str, ...]]], base: str, shop_name: str) -> str:
+    """The ``/api/`` index: the resources granted to the key, each with the methods it may use."""
     parts = [XML_HEAD, f"<api shopName={quoteattr(shop_name)}>\n"]
-    for r in resources:
+    for r, methods in resources:
+        perms = " ".join(f'{m.lower()}="{str(m in methods).lower()}"' for m in ("GET", "PUT", "POST", "PATCH",
+                                                                              "DELETE", "HEAD"))
         href = f"{base}{r.name}"
         parts.append(f'<{r.name} xlink:href="{href}" {perms}>\n')
         parts.append(f'<description xlink:href="{href}" {perms}>\n{r.description}</description>\n')

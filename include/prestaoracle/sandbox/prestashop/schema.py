@@ -56,7 +56,7 @@ class Resource:
     required: tuple[str, ...] = ()
     methods: tuple[str, ...] = ("GET", "PUT", "POST", "PATCH", "DELETE", "HEAD")
     natural_order: tuple[str, ...] = ("id",)
-    writable: bool = False
+    read_only: bool = False  # the emulator implements no write: its key is granted GET and HEAD only
     field_map: dict[str, Field] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -287,13 +287,35 @@ COUNTRIES = Resource(
     required=("id_zone", "iso_code", "name"),
 )
 
+# Configuration's $webserviceParameters lists ``value`` first, then the class fields; the shop ids are
+# TYPE_NOTHING over INT columns (NULL for a value that holds for every shop).
+CONFIGURATIONS = Resource(
+    "configurations", "configurations", "configuration", "Configuration", "Shop configuration",
+    _fields("id:i value:s name:s id_shop_group:i id_shop:i date_add:dt date_upd:dt"),
+    required=("name",),
+    read_only=True,
+)
+
 RESOURCES: dict[str, Resource] = {
     r.name: r
     for r in (
-        ADDRESSES, CARRIERS, COMBINATIONS, COUNTRIES, CURRENCIES, CUSTOMERS, ORDER_CARRIERS, ORDER_DETAILS,
-        ORDER_HISTORIES, ORDER_PAYMENTS, ORDER_SLIP, ORDER_STATES, ORDERS, PRODUCTS, STOCK_AVAILABLES,
+        ADDRESSES, CARRIERS, COMBINATIONS, CONFIGURATIONS, COUNTRIES, CURRENCIES, CUSTOMERS, ORDER_CARRIERS,
+        ORDER_DETAILS, ORDER_HISTORIES, ORDER_PAYMENTS, ORDER_SLIP, ORDER_STATES, ORDERS, PRODUCTS, STOCK_AVAILABLES,
     )
 }
+
+# What the recorded shop's key was granted (every method on each): the demo dataset's key by default.
+RECORDED_KEY_RESOURCES: tuple[str, ...] = tuple(name for name in RESOURCES if name != "configurations")
+READ_METHODS: tuple[str, ...] = ("GET", "HEAD")
+ALL_METHODS: tuple[str, ...] = ("GET", "PUT", "POST", "PATCH", "DELETE", "HEAD")
+
+
+def key_permissions(granted: tuple[str, ...] | list[str]) -> dict[str, tuple[str, ...]]:
+    """The methods the sandbox's key holds per granted resource: all of them, or reading for read-only ones."""
+    unknown = sorted(set(granted) - set(RESOURCES))
+    if unknown:
+        raise ValueError(f"the sandbox serves no resource {', '.join(unknown)}; it serves {', '.join(RESOURCES)}")
+    return {name: READ_METHODS if RESOURCES[name].read_only else ALL_METHODS for name in granted}
 
 # Every resource a PrestaShop 8.1.2 shop knows: an unknown name gets error 27 with this list, and a known
 # resource the key is not granted gets error 26 (the recorded key holds exactly the ones served above).

@@ -1,18 +1,22 @@
 """The emulated shop's database: one SQL table per resource, built from the schema.
 
 The store plays MySQL's part. A SQLite file by default; any SQLAlchemy URL works, so the same shop can be
-served from PostgreSQL. Several server worker processes share it, as PHP-FPM workers share MySQL.
+served from PostgreSQL. Several server worker processes share it, as PHP-FPM workers share MySQL. New ids come
+from the database's own auto-increment, never from ``max(id) + 1``, and writes hold the store's write lock
+(``begin_write``), so concurrent requests cannot hand out one id, invoice number or payment twice.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from prestaoracle.sandbox import storage
 from prestaoracle.sandbox.prestashop.schema import RESOURCES, Field, Resource
 from prestaoracle.sandbox.storage import create_engine  # noqa: F401 - re-exported for the app and server
 
@@ -52,10 +56,11 @@ def _table(res: Resource) -> sa.Table:
     cols: list[sa.Column] = []
     for f in res.fields:
         if f.name == "id":
-            cols.append(sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False))
+            cols.append(sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True))
         else:
             cols.append(sa.Column(f.name, _column_type(f), nullable=True))
-    table = sa.Table(f"ps_{res.name}", METADATA, *cols)
+    # AUTOINCREMENT: like InnoDB, SQLite then never hands out again the id of a deleted last row.
+    table = sa.Table(f"ps_{res.name}", METADATA, *cols, sqlite_autoincrement=True)
     for i, idx_cols in enumerate(INDEXES.get(res.name, ())):
         sa.Index(f"ix_ps_{res.name}_{i}", *(table.c[c] for c in idx_cols))
     return table
@@ -116,7 +121,34 @@ def load(engine: Engine, rows: dict[str, list[dict]], settings: dict[str, str] |
             counts[name] = len(records)
         if settings:
             conn.execute(SETTINGS.insert(), [{"name": k, "value": v} for k, v in settings.items()])
+        _restart_sequences(conn)
     return counts
+
+
+def _restart_sequences(conn: sa.Connection) -> None:
+    """Rows were loaded with their ids: PostgreSQL's sequences must continue after them (SQLite's already do)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in TABLES.values():
+        conn.execute(sa.text(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), COALESCE(MAX(id), 0) + 1, false) "
+            f"FROM {table.name}"))
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[sa.Connection]:
+    """A write transaction holding the shop's write lock (see ``storage.begin_write``)."""
+    with storage.begin_write(engine, "prestashop-sandbox") as conn:
+        yield conn
+
+
+def read_settings(conn: sa.Connection, names: Sequence[str]) -> dict[str, str]:
+    return {r.name: r.value for r in conn.execute(sa.select(SETTINGS).where(SETTINGS.c.name.in_(list(names))))}
+
+
+def put_settings(conn: sa.Connection, values: dict[str, str]) -> None:
+    conn.execute(SETTINGS.delete().where(SETTINGS.c.name.in_(list(values))))
+    conn.execute(SETTINGS.insert(), [{"name": k, "value": v} for k, v in values.items()])
 
 
 def get_settings(engine: Engine) -> dict[str, str]:
@@ -139,9 +171,9 @@ def fetch_associations(conn: sa.Connection, resource: str, ids: Sequence[int]) -
     return out
 
 
-def next_id(conn: sa.Connection, resource: str) -> int:
-    table = TABLES[resource]
-    return (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+def insert(conn: sa.Connection, resource: str, values: dict[str, Any]) -> int:
+    """Insert one row without an id and return the id the database's auto-increment gave it."""
+    return int(conn.execute(TABLES[resource].insert().values(**values)).inserted_primary_key[0])
 
 
 def rows_by(conn: sa.Connection, resource: str, column: str, values: Iterable[Any]) -> list[sa.Row]:

@@ -2,14 +2,14 @@
 
 Bodies are XML only (even for JSON output). PUT replaces the whole object, PATCH assigns only what it
 carries, and the object saved is the one the body's ``<id>`` names, whatever the URL says. Responses echo
-the in-memory object after save (values as sent), not a fresh read of the database.
+the in-memory object after save (values as sent), not a fresh read of the database. Every date a write sets is
+the request's shop time (``stamp``: the shop clock's wall time in the shop's zone), as PHP's ``date()`` gives it.
 """
 
 from __future__ import annotations
 
 import re
 import xml.parsers.expat
-from datetime import datetime
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -25,10 +25,6 @@ TRACKING_RE = re.compile(r"^[~:#,%&_=()\[\].? +\-@/a-zA-Z0-9]+$")
 NOT_WRITABLE = {("products", "manufacturer_name"), ("products", "quantity")}
 PAYMENT_MODULE_NAMES = {"ps_checkpayment": "Payments by check", "ps_wirepayment": "Bank wire"}
 WARNING_SUFFIX = " (/var/www/html/classes/webservice/WebserviceRequest.php, line 1544)"
-
-
-def now() -> str:
-    return datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def parse_body(body: bytes) -> list[tuple[str, dict[str, str]]]:
@@ -128,10 +124,11 @@ def _validate_required(res: Resource, sent: dict[str, str], partial: bool = Fals
 class Writer:
     """Applies one write request inside a transaction and returns the echoed records."""
 
-    def __init__(self, conn: sa.Connection, res: Resource) -> None:
+    def __init__(self, conn: sa.Connection, res: Resource, stamp: str) -> None:
         self.conn = conn
         self.res = res
         self.table = store.TABLES[res.name]
+        self.stamp = stamp
 
     def post(self, entities: list[tuple[str, dict[str, str]]]) -> list[Record]:
         if self.res.name == "orders":
@@ -148,15 +145,14 @@ class Writer:
             _check_fields(self.res, sent)
             _validate_required(self.res, sent)
             values = {f.name: _coerce(self.res, f, sent.get(f.name, "")) for f in self.res.fields if f.name != "id"}
-            new_id = store.next_id(self.conn, self.res.name)
-            stamp = now()
             for d in self.res.has_dates:
-                values[d] = stamp
-            echo = self._echo(sent, values, new_id)
+                values[d] = self.stamp
             if self.res.name == "order_histories":
                 self._change_order_state(values)
+            new_id = store.insert(self.conn, self.res.name, values)
+            echo = self._echo(sent, values, new_id)
+            if self.res.name == "order_histories":
                 echo = [(f, int(values["id_order_state"]) if f.name == "id_order_state" else v) for f, v in echo]
-            self.conn.execute(self.table.insert().values(id=new_id, **values))
             out.append(Record(self.res, echo))
         return out
 
@@ -189,9 +185,9 @@ class Writer:
                     # PUT replaces: an omitted optional field is saved as NULL, which MySQL stores as 0 or ''.
                     values[f.name] = _coerce(self.res, f, "")
             if "date_upd" in self.res.field_map:
-                values["date_upd"] = now()
+                values["date_upd"] = self.stamp
             if "date_add" in self.res.field_map and not values.get("date_add"):
-                values["date_add"] = now()
+                values["date_add"] = self.stamp
             _validate_required(self.res, sent, partial=True)
             self._before_update(values)
             self.conn.execute(self.table.update().where(self.table.c.id == int(raw_id)).values(**values))
@@ -249,10 +245,8 @@ class Writer:
             upd.update(delivery_number=number, delivery_date=stamp)
         due = round((order.total_paid_tax_incl or 0) - (order.total_paid_real or 0), 6)
         if state.paid and due > 0:
-            payments = store.TABLES["order_payments"]
-            self.conn.execute(payments.insert().values(
-                id=store.next_id(self.conn, "order_payments"), order_reference=order.reference,
-                id_currency=order.id_currency, amount=due,
+            store.insert(self.conn, "order_payments", dict(
+                order_reference=order.reference, id_currency=order.id_currency, amount=due,
                 payment_method=PAYMENT_MODULE_NAMES.get(order.module, order.payment),
                 conversion_rate=order.conversion_rate, transaction_id="", card_number="", card_brand="",
                 card_expiration="", card_holder="", date_add=stamp, id_employee=None,
