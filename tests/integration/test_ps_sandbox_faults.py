@@ -173,3 +173,46 @@ def test_injected_errors_answer_in_the_format_asked_for() -> None:
     assert None in retry_after
     assert any(v and v.isdigit() for v in retry_after)
     assert any(v and email.utils.parsedate_to_datetime(v) for v in retry_after if v and not v.isdigit())
+
+
+def _one_run(data_dir: str, port: int) -> dict[str, object]:
+    """Start the hostile shop on ``data_dir``, make a fixed series of reads and writes, and say what happened."""
+    spec = "hostile:slow_page_seconds=0.2,latency_ms=5-20"
+    seen: list[tuple[str, int, str]] = []  # (request, attempt, what the client saw)
+    with run_sandbox(*COMMON, "--faults", spec, "--data-dir", data_dir, "--prestashop-port", str(port)) as base, \
+            requests.Session() as s:
+        s.auth = (KEY, "")
+        histories = get(s, f"{base}/api/order_histories", [], display="[id,id_order]", sort="[id_ASC]")
+        requests_made = [("GET", f"/api/orders/{i}", None) for i in range(1, 41)]
+        requests_made += [("POST", "/api/order_histories", (f"<prestashop><order_history><id_order>{i}</id_order>"
+                                                            "<id_order_state>3</id_order_state></order_history>"
+                                                            "</prestashop>")) for i in range(10, 20)]
+        for method, path, body in requests_made:
+            for attempt in range(1, 6):
+                try:
+                    resp = s.request(method, f"{base}{path}", data=body, params={"output_format": "JSON"}, timeout=30)
+                    outcome = str(resp.status_code)
+                except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                    outcome = "cut"
+                seen.append((f"{method} {path}", attempt, outcome))
+                if outcome in ("200", "201"):
+                    break
+        injected = requests.get(f"{base}/sandbox/injected", timeout=10).json()
+    for t in injected["transport"]:
+        t["detail"].pop("retry_after", None)  # an HTTP-date is relative to the wall clock
+    return {"shop_at_start": histories, "seen": seen, "bad_rows": injected["bad_rows"],
+            "transport": [t for t in injected["transport"] if t["path"] != "/api/"]}  # start-up probes vary
+
+
+def test_a_restart_with_the_same_seed_and_data_dir_is_a_fresh_identical_run(tmp_path) -> None:
+    """Same seed, same data directory: the same shop, the same faults in the same places, and an injected list that
+    holds this run only (not the last run's faults, nor its bad rows twice)."""
+    data_dir = str(tmp_path / "data")
+    first = _one_run(data_dir, free_port())
+    again = _one_run(data_dir, free_port())
+    assert again["shop_at_start"] == first["shop_at_start"]  # the first run's writes are gone
+    assert any(outcome not in ("200", "201") for _r, _a, outcome in first["seen"]), "no fault met: proves nothing"
+    assert any(t["method"] == "POST" for t in first["transport"]), "no write met a fault: proves nothing"
+    assert again["seen"] == first["seen"]
+    assert again["transport"] == first["transport"]
+    assert again["bad_rows"] == first["bad_rows"] and first["bad_rows"]
