@@ -74,7 +74,7 @@ def main() -> int:
         os.environ["AIRFLOW_CONN_PRESTASHOP_DEFAULT"] = json.dumps(
             {"conn_type": "prestashop", "host": shop, "password": key})
         os.environ["AIRFLOW_CONN_ORACLE_FUSION_DEFAULT"] = json.dumps(
-            {"conn_type": "oracle_fusion", "host": pod, "login": "demo", "password": secret})
+            {"conn_type": "oraclefusion", "host": pod, "login": "demo", "password": secret})
         staging_db = data_dir / "staging.db"
         staging_db.unlink(missing_ok=True)
         os.environ["AIRFLOW_CONN_STAGING_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(staging_db)})

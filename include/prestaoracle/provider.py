@@ -1,4 +1,4 @@
-"""Airflow provider metadata: registers the ``prestashop`` and ``oracle_fusion`` connection types and their forms.
+"""Airflow provider metadata: registers the ``prestashop`` and ``oraclefusion`` connection types and their forms.
 
 Airflow 3.3's UI reads only this declarative metadata (``conn-fields``, ``ui-field-behaviour``), never hook methods.
 """
@@ -8,6 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from prestaoracle import __version__
+
+# A connection type is a URI scheme: Airflow warns about "_" (RFC 3986 allows only letters, digits, "+", "-", ".")
+# and turns "-" back into "_" whenever it parses a connection from JSON or a URI, so "oracle-fusion" would come back
+# as "oracle_fusion". Letters only survive every path unchanged. The connection id stays oracle_fusion_default.
+ORACLE_FUSION_CONN_TYPE = "oraclefusion"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -33,7 +38,7 @@ def get_provider_info() -> dict[str, Any]:
                 },
             },
             {
-                "connection-type": "oracle_fusion",
+                "connection-type": ORACLE_FUSION_CONN_TYPE,
                 "hook-class-name": "prestaoracle.hooks.fusion.OracleFusionHook",
                 "hook-name": "Oracle Fusion Cloud (REST)",
                 "conn-fields": {

@@ -39,7 +39,7 @@ def test_fusion_hook_test_connection(both: tuple[str, str], monkeypatch: pytest.
     from prestaoracle.hooks.fusion import OracleFusionHook
 
     _, pod = both
-    conn = {"conn_type": "oracle_fusion", "host": pod, "login": "hooks", "password": "hook-secret"}
+    conn = {"conn_type": "oraclefusion", "host": pod, "login": "hooks", "password": "hook-secret"}
     monkeypatch.setenv("AIRFLOW_CONN_ORACLE_FUSION_DEFAULT", json.dumps(conn))
     ok, message = OracleFusionHook().test_connection()
     assert ok, message

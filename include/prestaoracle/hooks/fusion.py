@@ -1,4 +1,4 @@
-"""Oracle Fusion Cloud REST as an Airflow hook (connection type ``oracle_fusion``)."""
+"""Oracle Fusion Cloud REST as an Airflow hook (connection type ``oraclefusion``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from airflow.sdk import BaseHook
 
 from prestaoracle import connections
 from prestaoracle.hooks.prestashop import _conn
+from prestaoracle.provider import ORACLE_FUSION_CONN_TYPE
 
 
 class OracleFusionHook(BaseHook):
@@ -15,7 +16,7 @@ class OracleFusionHook(BaseHook):
 
     conn_name_attr = "oracle_fusion_conn_id"
     default_conn_name = connections.ORACLE_FUSION
-    conn_type = "oracle_fusion"
+    conn_type = ORACLE_FUSION_CONN_TYPE
     hook_name = "Oracle Fusion Cloud (REST)"
 
     def __init__(self, oracle_fusion_conn_id: str = default_conn_name, **kwargs: Any) -> None:
