@@ -8,6 +8,7 @@ the suite fast. Sections cited are of ``shared/reference/oracle-fusion-and-ebs.m
 
 from __future__ import annotations
 
+import email.utils
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -43,6 +44,7 @@ class Client:
         self.base = base
         self.auth = auth
         self.outcomes: list[tuple[str, str]] = []  # (request key, what happened) per attempt
+        self.retry_after: list[tuple[str, str, str | None]] = []  # (request key, 429/503 kind, Retry-After sent)
 
     def send(self, method: str, path: str, params: dict | None = None, **kw: Any) -> requests.Response:
         query = urlencode(params or {})
@@ -60,8 +62,11 @@ class Client:
                 self.outcomes.append((key, ERRORS[resp.status_code]))
                 assert resp.headers["X-Sandbox-Fault"] == ERRORS[resp.status_code]
                 assert resp.headers["Content-Type"].startswith("text/plain")
-                if resp.status_code == 429:
-                    assert int(resp.headers["Retry-After"]) >= 1
+                if resp.status_code in (429, 503):
+                    # Delta-seconds, an HTTP-date, or nothing (§2.5: 429 with and without Retry-After).
+                    header = resp.headers.get("Retry-After")
+                    assert header is None or header.isdigit() or email.utils.parsedate_to_datetime(header)
+                    self.retry_after.append((key, ERRORS[resp.status_code], header))
                     time.sleep(0.05)  # a real client waits Retry-After seconds; the test need not
                 continue
             self.outcomes.append((key, "ok" if time.monotonic() - started < 0.3 else "slow"))
@@ -116,6 +121,12 @@ def test_transport_faults_follow_the_seed_and_retries_see_clean_data(base: str) 
                      if t["path"] == ITEMS_PATH and t["query"].startswith("onlyData=true&q=Item"))
     met_faults = Counter((key, "slow_page" if o == "slow" else o) for key, o in client.outcomes if o != "ok")
     assert met_faults == Counter({k: n for k, n in logged.items() if k[1] != "latency"})
+    # Each 429/503 carried the Retry-After the log says was sent, and they do not all look alike.
+    sent = Counter(client.retry_after)
+    assert sent == Counter((f"GET {t['path']}?{t['query']}", t["kind"], t["detail"]["retry_after"])
+                           for t in injected(base) if t["path"] == ITEMS_PATH and t["kind"] in ("http_429", "http_503")
+                           and t["query"].startswith("onlyData=true&q=Item"))
+    assert len({header for _k, _kind, header in client.retry_after}) > 2
 
 
 def test_token_dies_mid_run_and_a_refetching_client_goes_on(base: str) -> None:
@@ -210,3 +221,44 @@ def test_504_after_commit_and_the_lookup_before_retry(base: str) -> None:
                                                 "totalResults": "true"}).json()["totalResults"] == 1
     every = client.send("GET", ORDERS_PATH, {"q": "SourceTransactionId=T-*", "limit": 500, "onlyData": "true"}).json()
     assert sorted(o["SourceTransactionId"] for o in every["items"]) == ids
+
+
+def _create_orders(base: str, ids: list[str]) -> dict[str, Any]:
+    """Create ``ids`` the safe way (look up after any failure) on a fresh pod; what was met, and the pod's log."""
+    client = Client(base)
+    sku = client.send("GET", ITEMS_PATH, {"q": "ItemStatusValue=Active", "limit": 1, "onlyData": "true"}
+                      ).json()["items"][0]["ItemNumber"]
+    met: list[tuple[str, str]] = []
+    for source_id in ids:
+        while True:
+            try:
+                resp = requests.post(f"{base}{ORDERS_PATH}", json=order_payload(source_id, sku), auth=(USER, SECRET),
+                                     timeout=30)
+                met.append((source_id, str(resp.status_code)))
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                met.append((source_id, "cut"))
+            if met[-1][1] == "201" or client.send("GET", f"{ORDERS_PATH}/PSHOP:{source_id}",
+                                                  {"onlyData": "true"}).status_code == 200:
+                break
+    logged = injected(base)
+    for t in logged:
+        t["detail"].pop("retry_after", None)  # an HTTP-date is relative to the wall clock
+    return {"met": met, "client": client.outcomes, "logged": logged}
+
+
+def test_a_restart_with_the_same_seed_and_data_dir_replays_the_same_faults(tmp_path) -> None:
+    """Same seed and data directory: the same 504s after commit and transport faults, in the same places, and a
+    /sandbox/injected that lists this run only."""
+    ids = [f"T-{n:02d}" for n in range(1, 21)]
+    runs = []
+    for _ in range(2):
+        with run_sandbox("--only", "oracle", "--oracle-port", str(free_port()), "--orders", "100", "--seed",
+                         str(SEED), "--end", "2026-03-01", "--oracle-clock-start", "2026-03-01T00:00:00", "--faults",
+                         SPEC, "--oracle-client-secret", SECRET, "--workers", "1", "--data-dir",
+                         str(tmp_path / "pod")) as url:
+            runs.append(_create_orders(url, ids))
+    first, again = runs
+    timed_out = [s for s, outcome in first["met"] if outcome == "504"]
+    assert timed_out, "no 504 after commit in the first run: the test proved nothing"
+    assert any(outcome not in ("201", "504") for _s, outcome in first["met"]), "no transport fault on a create"
+    assert again == first
