@@ -1,0 +1,266 @@
+"""Great Expectations, the file project way: one context per project directory and process, suites built from
+``rules`` at run time (``add_or_update``), one checkpoint per check that also updates Data Docs.
+
+GX is imported inside these functions only, so importing ``prestaoracle.quality`` stays cheap for DAG parsing.
+
+The project (``great_expectations/`` at the repository root, or ``$PRESTAORACLE_GX_ROOT``) declares two data
+sources in ``great_expectations.yml``, committed with every asset the suites use, so a run never rewrites it:
+
+* ``prestaoracle_frames`` (pandas): one DataFrame asset per frame check; the batch is passed at run time;
+* ``prestaoracle_staging`` (SQL): one query asset per table check, over the staging database whose URL GX reads
+  from the ``PRESTAORACLE_GX_STAGING_URL`` environment variable (set here, in this process, for the duration of a
+  run), so no URL or password is ever written into the project.
+
+GX is not thread-safe and the project is shared by the tasks of a worker: runs hold a lock in the process and an
+``flock`` on ``uncommitted/.prestaoracle.lock`` across processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .rules import Check, Entity
+
+log = logging.getLogger(__name__)
+
+FRAMES_DATASOURCE = "prestaoracle_frames"
+STAGING_DATASOURCE = "prestaoracle_staging"
+STAGING_URL_VARIABLE = "PRESTAORACLE_GX_STAGING_URL"
+BATCH_DEFINITION = "pending"
+ROOT_VARIABLE = "PRESTAORACLE_GX_ROOT"
+DATA_DOCS_SITE = "local_site"
+
+_process_lock = threading.RLock()
+_contexts: dict[Path, Any] = {}
+
+
+def default_root() -> Path:
+    """``$PRESTAORACLE_GX_ROOT``, else the repository's ``great_expectations/``, else ``./great_expectations``."""
+    if os.environ.get(ROOT_VARIABLE):
+        return Path(os.environ[ROOT_VARIABLE])
+    repo = Path(__file__).resolve().parents[3] / "great_expectations"
+    if (repo / "great_expectations.yml").exists():
+        return repo
+    return Path.cwd() / "great_expectations"
+
+
+def get_context(root: Path | str | None = None) -> Any:
+    """The file data context of ``root`` (created there when missing), one per directory and process."""
+    path = Path(root or default_root()).resolve()
+    with _process_lock:
+        context = _contexts.get(path)
+        if context is None:
+            import great_expectations as gx
+
+            context = gx.get_context(mode="file", context_root_dir=str(path))
+            _contexts[path] = context
+        return context
+
+
+def data_docs_index(context: Any) -> Path:
+    return Path(context.root_directory) / "uncommitted" / "data_docs" / DATA_DOCS_SITE / "index.html"
+
+
+@contextlib.contextmanager
+def project_lock(context: Any, staging_url: str | None = None) -> Iterator[None]:
+    """Hold the project for one run (see the module docstring); with ``staging_url``, point the SQL data source
+    at that database meanwhile."""
+    lock_path = Path(context.root_directory) / "uncommitted" / ".prestaoracle.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with _process_lock, open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        previous = os.environ.get(STAGING_URL_VARIABLE)
+        try:
+            if staging_url is not None:
+                os.environ[STAGING_URL_VARIABLE] = staging_url
+            yield
+        finally:
+            if staging_url is not None:
+                if previous is None:
+                    os.environ.pop(STAGING_URL_VARIABLE, None)
+                else:
+                    os.environ[STAGING_URL_VARIABLE] = previous
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# ------------------------------------------------------------------------------------------ data sources and assets
+
+
+def asset_name(entity: Entity, check: Check) -> str:
+    return entity.suite_name(check)
+
+
+def ensure_assets(context: Any, entities: list[Entity] | tuple[Entity, ...]) -> bool:
+    """Declare the data sources and every asset of ``entities`` that is missing or out of date; returns whether
+    the project configuration changed (a committed project already has them all)."""
+    changed = False
+    frames = _datasource(context, FRAMES_DATASOURCE, "pandas")
+    staging = _datasource(context, STAGING_DATASOURCE, "sql")
+    for entity in entities:
+        for check in entity.checks:
+            name = asset_name(entity, check)
+            if check.kind == "frame":
+                source = frames
+                asset = _asset(source, name)
+                if asset is None:
+                    asset = source.add_dataframe_asset(name)
+                    changed = True
+                if _batch_definition(asset) is None:
+                    asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+                    changed = True
+            else:
+                source = staging
+                query = _query_text(check)
+                asset = _asset(source, name)
+                if asset is not None and asset.query != query:
+                    source.delete_asset(name)
+                    asset = None
+                if asset is None:
+                    asset = source.add_query_asset(name, query=query)
+                    changed = True
+                if _batch_definition(asset) is None:
+                    asset.add_batch_definition_whole_table(BATCH_DEFINITION)
+                    changed = True
+    return changed
+
+
+def _query_text(check: Check) -> str:
+    return " ".join((check.query or "").split())
+
+
+def _datasource(context: Any, name: str, kind: str) -> Any:
+    try:
+        return context.data_sources.get(name)
+    except KeyError:
+        pass
+    if kind == "pandas":
+        return context.data_sources.add_pandas(name)
+    return context.data_sources.add_sql(name, connection_string="${" + STAGING_URL_VARIABLE + "}")
+
+
+def _asset(source: Any, name: str) -> Any:
+    try:
+        return source.get_asset(name)
+    except LookupError:
+        return None
+
+
+def _batch_definition(asset: Any) -> Any:
+    try:
+        return asset.get_batch_definition(BATCH_DEFINITION)
+    except KeyError:
+        return None
+
+
+# ------------------------------------------------------------------------------------------ suites and runs
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    rule: str
+    expectation: str
+    column: str
+    success: bool
+    element_count: int
+    unexpected_count: int
+    unexpected: list[dict[str, Any]]
+    """One dict per unexpected row: the check's index columns and the checked column(s), as plain values."""
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: str
+    kind: str
+    suite: str
+    rows: int
+    expectations: list[ExpectationOutcome]
+    data_docs_page: str | None
+
+
+class QualityCheckError(RuntimeError):
+    """A suite could not be evaluated (a rule names a missing column, the database failed…): nothing was marked."""
+
+
+def build_suite(context: Any, entity: Entity, check: Check) -> Any:
+    import great_expectations as gx
+
+    expectations = []
+    for rule in check.rules:
+        cls = getattr(gx.expectations, rule.expectation)
+        expectations.append(cls(**dict(rule.kwargs), meta={"rule": rule.name, "reason_class": rule.reason_class},
+                                notes=f"{rule.problem}. How to fix: {rule.how_to_fix}."))
+    suite = gx.ExpectationSuite(name=entity.suite_name(check), expectations=expectations,
+                                meta={"entity": entity.name, "source": entity.source, "check": check.name,
+                                      "built_by": "prestaoracle.quality (suites are code: edit the suites_*.py "
+                                                  "modules, not this file)"})
+    return context.suites.add_or_update(suite)
+
+
+def run_check(context: Any, entity: Entity, check: Check, *, run_id: str, frame: Any = None) -> CheckOutcome:
+    """Run one check's checkpoint (GX evaluates every rule, stores the result and updates Data Docs)."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    name = entity.suite_name(check)
+    source = context.data_sources.get(FRAMES_DATASOURCE if check.kind == "frame" else STAGING_DATASOURCE)
+    batch_definition = source.get_asset(asset_name(entity, check)).get_batch_definition(BATCH_DEFINITION)
+    suite = build_suite(context, entity, check)
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
+    result_format: dict[str, Any] = {
+        "result_format": "COMPLETE", "unexpected_index_column_names": list(check.index),
+        "return_unexpected_index_query": False,
+    }
+    if check.kind == "table":
+        # On SQL, GX returns at most partial_unexpected_count unexpected rows, even in COMPLETE: ask for all.
+        result_format["partial_unexpected_count"] = 1_000_000_000
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name=name, validation_definitions=[definition], result_format=result_format,
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[DATA_DOCS_SITE])]))
+    parameters = {"dataframe": frame} if check.kind == "frame" else None
+    result = checkpoint.run(batch_parameters=parameters, run_id=RunIdentifier(run_name=run_id))
+    ((identifier, validation),) = result.run_results.items()
+    return _outcome(context, entity, check, identifier, validation)
+
+
+def _outcome(context: Any, entity: Entity, check: Check, identifier: Any, validation: Any) -> CheckOutcome:
+    rules = {r.name: r for r in check.rules}
+    outcomes: list[ExpectationOutcome] = []
+    rows = 0
+    failed: list[str] = []
+    for item in validation.results:
+        config = item.expectation_config
+        rule = rules[config.meta["rule"]]
+        raised = (item.exception_info or {}).get("raised_exception")
+        if raised:
+            failed.append(f"{rule.name}: {item.exception_info.get('exception_message')}")
+            continue
+        result = item.result or {}
+        count = int(result.get("element_count") or 0)
+        rows = max(rows, count)
+        unexpected = [{k: _plain(v) for k, v in entry.items()} for entry in result.get("unexpected_index_list") or []]
+        outcomes.append(ExpectationOutcome(
+            rule=rule.name, expectation=config.type, column=", ".join(rule.columns), success=bool(item.success),
+            element_count=count, unexpected_count=int(result.get("unexpected_count") or 0), unexpected=unexpected))
+        if not item.success and len(unexpected) < int(result.get("unexpected_count") or 0):
+            failed.append(f"{rule.name}: GX reported {result.get('unexpected_count')} unexpected rows but named "
+                          f"{len(unexpected)}")
+    if failed:
+        raise QualityCheckError(f"suite {entity.suite_name(check)} could not be evaluated, so no row was marked: "
+                                + "; ".join(failed))
+    urls = context.get_docs_sites_urls(resource_identifier=identifier, site_names=[DATA_DOCS_SITE])
+    page = urls[0]["site_url"] if urls else None
+    return CheckOutcome(check=check.name, kind=check.kind, suite=entity.suite_name(check), rows=rows,
+                        expectations=outcomes, data_docs_page=page)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value

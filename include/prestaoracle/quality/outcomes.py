@@ -1,0 +1,117 @@
+"""From GX results to per-record outcomes, and from outcomes to the staging database: ``dq_status`` per row, one
+``validate`` dead letter per failing record, and the open ``validate`` dead letters of records that now pass
+resolved.
+
+Everything is written in the caller's transaction, so a run either marks its whole batch or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from prestaoracle.staging import dead_letters
+
+from .frames import DQ_STATUS, PENDING
+from .gx_project import CheckOutcome
+from .rules import REASON_PRIORITY, Entity, Rule
+
+STAGE = "validate"
+PASSED = "passed"
+QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken rule on one record; ``where`` locates it (``{"id_order_detail": 17, "quantity": -2}``)."""
+
+    rule: Rule
+    check: str
+    where: Mapping[str, Any]
+
+    def describe(self) -> str:
+        detail = ", ".join(f"{k}={v!r}" for k, v in self.where.items())
+        return f"{self.rule.name}: {self.rule.problem}" + (f" ({detail})" if detail else "")
+
+
+@dataclass
+class RecordVerdict:
+    key: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def reason_class(self) -> str:
+        classes = {f.rule.reason_class for f in self.findings}
+        return next(c for c in REASON_PRIORITY if c in classes)
+
+    @property
+    def rules(self) -> list[str]:
+        return list(dict.fromkeys(f.rule.name for f in self.findings))
+
+    def message(self) -> str:
+        lines = [f"failed {len(self.rules)} expectation(s): {', '.join(self.rules)}"]
+        lines += [f"- {f.describe()}" for f in self.findings]
+        return "\n".join(lines)
+
+    def how_to_fix(self) -> str:
+        fixes = dict.fromkeys(f"{f.rule.name}: {f.rule.how_to_fix}" for f in self.findings)
+        return "\n".join(fixes)
+
+
+def verdicts(entity: Entity, outcomes: Iterable[CheckOutcome]) -> dict[str, RecordVerdict]:
+    """The failing records, by record key, each with every rule it broke."""
+    found: dict[str, RecordVerdict] = {}
+    for outcome in outcomes:
+        check = next(c for c in entity.checks if c.name == outcome.check)
+        rules = {r.name: r for r in check.rules}
+        for expectation in outcome.expectations:
+            for entry in expectation.unexpected:
+                key = entity.record_key(entry)
+                where = {k: v for k, v in entry.items() if k not in entity.key}
+                verdict = found.setdefault(key, RecordVerdict(key))
+                verdict.findings.append(Finding(rules[expectation.rule], outcome.check, where))
+    return found
+
+
+def apply(conn: sa.Connection, entity: Entity, *, keys: list[dict[str, Any]], failing: Mapping[str, RecordVerdict],
+          payloads: Mapping[str, Any], run_id: str) -> None:
+    """Mark every validated row (and its children), write the dead letters and resolve the cured ones."""
+    status_of = {entity.record_key(k): (QUARANTINED if entity.record_key(k) in failing else PASSED) for k in keys}
+    marks = [(tuple(k[c] for c in entity.key), status_of[entity.record_key(k)]) for k in keys]
+    _mark(conn, entity.table, entity.key, marks)
+    for table, fk in entity.children:
+        _mark(conn, table, (fk,), marks)
+    for key, verdict in failing.items():
+        dead_letters.quarantine(conn, source=entity.source, entity=entity.name, record_key=key, stage=STAGE,
+                                reason_class=verdict.reason_class, message=verdict.message(),
+                                how_to_fix=verdict.how_to_fix(), payload=payloads.get(key), run_id=run_id)
+    _resolve_cured(conn, entity, status_of, failing)
+
+
+def _mark(conn: sa.Connection, table: str, columns: tuple[str, ...], marks: list[tuple[tuple[Any, ...], str]]) -> None:
+    """Set the status of the still-pending rows whose ``columns`` equal each mark's values."""
+    if not marks:
+        return
+    where = " AND ".join(f"{c} = :k{i}" for i, c in enumerate(columns))
+    statement = sa.text(f"UPDATE {table} SET {DQ_STATUS} = :status "  # noqa: S608 (names are constants)
+                        f"WHERE {where} AND {DQ_STATUS} = :pending")
+    conn.execute(statement, [{**{f"k{i}": v for i, v in enumerate(values)}, "status": status, "pending": PENDING}
+                             for values, status in marks])
+
+
+def _resolve_cured(conn: sa.Connection, entity: Entity, status_of: Mapping[str, str],
+                   failing: Mapping[str, RecordVerdict]) -> None:
+    """Close open ``validate`` letters of records that pass now, and of other reason classes for failing ones."""
+    cured = []
+    for letter in dead_letters.list_open(conn, source=entity.source, entity=entity.name, stage=STAGE,
+                                         include_replayed=True):
+        if letter.record_key not in status_of:
+            continue
+        verdict = failing.get(letter.record_key)
+        if verdict is None or verdict.reason_class != letter.reason_class:
+            cured.append(letter.id)
+    if cured:
+        dead_letters.resolve(conn, cured, note="passes the quality gate now")

@@ -1,0 +1,153 @@
+"""``validate_entity``: the quality gate for one entity's pending rows (see docs/quality.md)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from prestaoracle.staging import Staging, connect, metrics
+from prestaoracle.staging._common import utcnow
+from prestaoracle.staging.db import READ_ONLY
+from prestaoracle.staging.schema import REASON_CLASSES
+
+from . import entities, frames, gx_project, outcomes, report
+from .gx_project import CheckOutcome
+
+log = logging.getLogger(__name__)
+
+FLOW = "quality"
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """What one run of the gate did to one entity's batch."""
+
+    entity: str
+    source: str
+    run_id: str
+    rows_in: int
+    passed: int
+    quarantined_by_reason: dict[str, int]
+    """Quarantined records per reason class (every class present, zero when none)."""
+    quarantined_by_rule: dict[str, int]
+    """Quarantined records per broken rule (a record breaking two rules counts under both)."""
+    quarantined_keys: list[str]
+    report_html: Path
+    report_json: Path
+    data_docs_index: Path | None
+    checks: list[CheckOutcome] = field(default_factory=list)
+
+    @property
+    def quarantined(self) -> int:
+        return len(self.quarantined_keys)
+
+    @property
+    def report_paths(self) -> tuple[Path, Path]:
+        return self.report_html, self.report_json
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (for XCom): the counts and paths, without the per-row details."""
+        return {"entity": self.entity, "source": self.source, "run_id": self.run_id, "rows_in": self.rows_in,
+                "passed": self.passed, "quarantined": self.quarantined,
+                "quarantined_by_reason": dict(self.quarantined_by_reason),
+                "quarantined_by_rule": dict(self.quarantined_by_rule),
+                "report_html": str(self.report_html), "report_json": str(self.report_json),
+                "data_docs_index": None if self.data_docs_index is None else str(self.data_docs_index)}
+
+
+def validate_entity(staging_db: Staging | sa.Engine | str | Path, entity: str, *, run_id: str,
+                    report_dir: Path | str, gx_root: Path | str | None = None, context: Any = None,
+                    flow: str = FLOW) -> QualityResult:
+    """Validate the pending rows of ``entity`` (and its children) with its GX suites, mark each row ``passed`` or
+    ``quarantined``, dead-letter the failing records, resolve the cured ones, record metrics, update Data Docs
+    and write the run report.
+
+    ``staging_db`` must be a database GX can open too (a SQLite file or PostgreSQL; not ``sqlite://`` in memory).
+    Raises ``QualityCheckError`` (and marks nothing) when a suite cannot be evaluated.
+    """
+    spec = entities.get(entity)
+    staging = staging_db if isinstance(staging_db, Staging) else connect(staging_db)
+    engine = staging.engine
+    started = utcnow()
+    with engine.connect() as conn:
+        rows, batches = frames.frames(conn.execution_options(**{READ_ONLY: True}), spec)
+    keys = frames.records(rows[list(spec.key)])
+    checked: list[CheckOutcome] = []
+    data_docs: Path | None = None
+    if keys:
+        ctx = context if context is not None else gx_project.get_context(gx_root)
+        with gx_project.project_lock(ctx, engine.url.render_as_string(hide_password=False)):
+            gx_project.ensure_assets(ctx, [spec])
+            for check in spec.checks:
+                batch = batches.get(check.name)
+                if check.kind == "frame" and (batch is None or batch.empty):
+                    continue
+                checked.append(gx_project.run_check(ctx, spec, check, run_id=run_id, frame=batch))
+        data_docs = gx_project.data_docs_index(ctx)
+    elif context is not None or gx_root is not None:
+        data_docs = gx_project.data_docs_index(context or gx_project.get_context(gx_root))
+
+    in_hand = {spec.record_key(k) for k in keys}
+    failing = {k: v for k, v in outcomes.verdicts(spec, checked).items() if k in in_hand}
+    payloads = _payloads(spec, rows, batches, failing)
+    by_reason = dict.fromkeys(REASON_CLASSES, 0)
+    by_reason.update(Counter(v.reason_class for v in failing.values()))
+    by_rule = dict(Counter(rule for v in failing.values() for rule in v.rules).most_common())
+    passed = len(keys) - len(failing)
+
+    summary = {
+        "entity": spec.name, "source": spec.source, "table": spec.table, "run_id": run_id,
+        "validated_at": started.isoformat(timespec="seconds"), "rows_in": len(keys), "passed": passed,
+        "quarantined": len(failing), "quarantined_by_reason": by_reason, "quarantined_by_rule": by_rule,
+        "checks": [asdict(c) | {"expectations": [_expectation_summary(e) for e in c.expectations]}
+                   for c in checked],
+        "quarantined_records": [{"key": k, "reason_class": v.reason_class, "rules": v.rules,
+                                 "message": v.message(), "how_to_fix": v.how_to_fix()}
+                                for k, v in list(failing.items())[:report.SAMPLE]],
+        "data_docs_index": None if data_docs is None else str(data_docs),
+        "data_docs_index_url": None if data_docs is None else data_docs.as_uri(),
+    }
+    html_path, json_path = report.write(Path(report_dir), summary)
+    with engine.begin() as conn:
+        outcomes.apply(conn, spec, keys=keys, failing=failing, payloads=payloads, run_id=run_id)
+        metrics.record_step(conn, run_id, flow, spec.name, started_at=started, read=len(keys), written=passed,
+                            quarantined=len(failing),
+                            details={"by_reason": by_reason, "by_rule": by_rule, "report_html": str(html_path),
+                                     "report_json": str(json_path),
+                                     "data_docs_index": None if data_docs is None else str(data_docs)})
+    log.info("quality %s/%s: %d rows in, %d passed, %d quarantined %s; report %s; Data Docs %s", spec.source,
+             spec.name, len(keys), passed, len(failing), {k: n for k, n in by_reason.items() if n},
+             html_path.as_uri(), data_docs.as_uri() if data_docs else "(nothing validated)")
+    return QualityResult(entity=spec.name, source=spec.source, run_id=run_id, rows_in=len(keys), passed=passed,
+                         quarantined_by_reason=by_reason, quarantined_by_rule=by_rule,
+                         quarantined_keys=list(failing), report_html=html_path, report_json=json_path,
+                         data_docs_index=data_docs, checks=checked)
+
+
+def _expectation_summary(e: gx_project.ExpectationOutcome) -> dict[str, Any]:
+    return {"rule": e.rule, "expectation": e.expectation, "column": e.column, "success": e.success,
+            "element_count": e.element_count, "unexpected_count": e.unexpected_count}
+
+
+def _payloads(spec: entities.Entity, rows: Any, batches: dict[str, Any],
+              failing: dict[str, outcomes.RecordVerdict]) -> dict[str, Any]:
+    """The dead-letter payload of each failing record: its row, plus its children rows under their table name."""
+    if not failing:
+        return {}
+    payloads = {}
+    for row in frames.records(rows):
+        key = spec.record_key(row)
+        if key in failing:
+            payloads[key] = row
+    for check_name, table in spec.frame_children.items():
+        fk = dict(spec.children)[table]
+        for child in frames.records(batches[check_name]):
+            payload = payloads.get(str(child[fk]))
+            if payload is not None:
+                payload.setdefault(table, []).append(child)
+    return payloads
