@@ -20,7 +20,8 @@ import pytest
 import sqlalchemy as sa
 from support.ebs import seeded_ebs
 
-from prestaoracle.oracle.ebs import EbsClient, EbsOrder, EbsOrderLine, document_ref, overall_reason
+from prestaoracle.oracle.ebs import EbsClient, EbsOrder, EbsOrderLine, document_ref
+from prestaoracle.reasons import most_specific
 from prestaoracle.sandbox.ebs import SeedReport, advance, contract, run_order_import
 from prestaoracle.sandbox.ebs import schema as s
 from prestaoracle.sandbox.prestashop.generate import generate_shop
@@ -273,7 +274,7 @@ def test_import_errors_are_read_back_classified_and_replayed(env: Env) -> None:
 
     tag = {f"{document_ref(3, 0)}-{t}": t for t in ("DUP", "UNKNOWN-CUSTOMER", "INACTIVE-CUSTOMER", "INACTIVE-ITEM",
                                                     "STYLE-ITEM", "SHIP-TO", "SHIP-METHOD", "UOM")}
-    got = {tag[ref]: (overall_reason(m.reason for m in messages), [m.text for m in messages])
+    got = {tag[ref]: (most_specific(m.reason for m in messages), [m.text for m in messages])
            for ref, messages in errors.items()}
     assert {t: reason for t, (reason, _texts) in got.items()} == {
         "DUP": "duplicate", "UNKNOWN-CUSTOMER": "mapping_missing", "INACTIVE-CUSTOMER": "business_rule",

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.pg import temp_database
 
+from prestaoracle.secrets import is_secret_key
 from prestaoracle.staging import REASON_CLASSES, Staging, connect, dead_letters, ledger, metrics, migrate, schema
 from prestaoracle.staging._common import canonical_json
-from prestaoracle.staging.scrub import is_secret_key
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 pytestmark = pytest.mark.xdist_group("test_staging_ledger")  # one worker per module: its databases are made once

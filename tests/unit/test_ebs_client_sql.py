@@ -30,7 +30,6 @@ from prestaoracle.oracle.ebs import (
     compile_oracle,
     document_ref,
     in_list,
-    overall_reason,
     utf8_overflows,
 )
 from prestaoracle.sandbox.ebs import advance, create_schema, run_order_import, seed
@@ -239,12 +238,6 @@ def test_import_messages_are_classified(text: str | None, attribute: str | None,
                                         reason: str) -> None:
     got, fix = classify_import_message(text, attribute, status)
     assert got == reason and fix
-
-
-def test_overall_reason_prefers_the_most_specific() -> None:
-    assert overall_reason(["invalid_data", "duplicate", "mapping_missing"]) == "duplicate"
-    assert overall_reason(["invalid_data", "business_rule"]) == "business_rule"
-    assert overall_reason([]) == "invalid_data"
 
 
 class _PgError(Exception):

@@ -18,7 +18,7 @@ from prestaoracle.prestashop import (
     error_from_response,
     parse_error_document,
 )
-from prestaoracle.prestashop.redact import Redactor, redact_url
+from prestaoracle.secrets import Redactor, redact_url
 
 KEY = "SECRETKEYSECRETKEYSECRETKEY12345"
 

@@ -1,17 +1,27 @@
-"""Secret removal (``prestaoracle.staging.scrub``) and the small value helpers the staging modules share."""
+"""The product's one redactor (``prestaoracle.secrets``): secret keys dropped (landing) or masked (dead letters), secret
+patterns in text, and known secret values in every spelling."""
 
 from __future__ import annotations
 
+import base64
 import json
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prestaoracle.staging._common import canonical_json, order_key
-from prestaoracle.staging.scrub import MASK, is_secret_key, mask_card_number, scrub, scrub_text
+from prestaoracle.secrets import (
+    MASK,
+    Redactor,
+    drop_secrets,
+    is_secret_key,
+    mask_card_number,
+    redact,
+    redact_url,
+    scrub,
+    scrub_text,
+)
+from prestaoracle.staging._common import canonical_json
 
 SECRET_NAMES = ["passwd", "password", "secure_key", "ws_key", "token", "access_token", "client_secret",
                 "authorization", "api_key", "Authorization", "X-Api-Key", "secureKey", "accessToken",
@@ -142,21 +152,67 @@ def test_quoted_json_stays_json_after_scrubbing() -> None:
     assert json.loads(scrubbed) == {"password": MASK, "user": "x"}
 
 
-# ------------------------------------------------------------------------------------------ shared helpers
+# ------------------------------------------------------------------------------------------ dropped before landing
 
 
-def test_canonical_json_is_stable_and_total() -> None:
-    a = {"b": [1, Decimal("2.50")], "a": datetime(2024, 1, 2, 3, 4, 5), 3: date(2024, 1, 2), "n": float("nan")}
-    b = {3: date(2024, 1, 2), "n": float("nan"), "a": datetime(2024, 1, 2, 3, 4, 5), "b": [1, Decimal("2.50")]}
-    assert canonical_json(a) == canonical_json(b)
-    assert json.loads(canonical_json(a)) == {"3": "2024-01-02", "a": "2024-01-02T03:04:05", "b": [1, "2.50"],
-                                             "n": "nan"}
+@settings(max_examples=150, deadline=None)
+@given(payloads())
+def test_secret_values_never_survive_dropping(payload) -> None:
+    assert MARKER not in canonical_json(drop_secrets(payload))
 
 
-def test_cursor_values_compare_by_meaning() -> None:
-    assert order_key("9") < order_key("10")
-    assert order_key("2024-01-02 03:04:05") == order_key("2024-01-02T03:04:05")
-    assert order_key("2024-01-02T05:04:05+02:00") == order_key(datetime(2024, 1, 2, 3, 4, 5))
-    assert order_key(datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC) + timedelta(seconds=1)) > order_key(
-        "2024-01-02 03:04:05")
-    assert order_key("0000-00-00 00:00:00")[0] == 2  # PrestaShop's zero date is text, not a date
+@settings(max_examples=100, deadline=None)
+@given(payloads())
+def test_dropping_keeps_everything_else_is_stable_and_does_not_touch_its_input(payload) -> None:
+    before = canonical_json(payload)
+    dropped = drop_secrets(payload)
+    assert canonical_json(payload) == before
+    assert canonical_json(drop_secrets(payload)) == canonical_json(dropped)  # landing's hash depends on it
+    if MARKER not in before:  # no secret key was drawn
+        assert dropped == payload
+
+
+def test_a_prestashop_customer_is_staged_without_its_secrets() -> None:
+    customer = {"id": 1, "passwd": "$2y$10$addjPYgyaktypwCcEt0wCO", "secure_key": "73d59dab44050fff878d289164ae86ec",
+                "last_passwd_gen": "2026-11-26 09:55:01", "reset_password_token": "", "email": "a@b.c",
+                "reset_password_validity": "0000-00-00 00:00:00", "associations": {"groups": [{"id": 3}]}}
+    assert drop_secrets(customer) == {"id": 1, "last_passwd_gen": "2026-11-26 09:55:01", "email": "a@b.c",
+                                      "reset_password_validity": "0000-00-00 00:00:00",
+                                      "associations": {"groups": [{"id": 3}]}}
+
+
+def test_dropping_keeps_a_payment_card_s_last_four_digits_only() -> None:
+    payment = {"card_number": "4111 1111 1111 1234", "card_brand": "Visa", "card_expiration": "12/30",
+               "card_holder": "A B", "transaction_id": "T1", "card_cvv": "123"}
+    assert drop_secrets(payment) == {"card_number": "************1234", "card_brand": "Visa",
+                                     "card_expiration": "12/30", "card_holder": "A B", "transaction_id": "T1"}
+    assert drop_secrets({"card_number": ""}) == {"card_number": ""}
+
+
+# ------------------------------------------------------------------------------------------ known values
+
+KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ123456"
+
+
+def test_a_redactor_removes_every_spelling_of_its_secrets() -> None:
+    secret = "s3cret+value/with=signs"
+    redactor = Redactor(KEY, secret, None, "")
+    basic = base64.b64encode(f"{KEY}:".encode()).decode()
+    text = (f"GET http://shop/api/orders?display=full raw {KEY} basic {basic} trimmed {basic.rstrip('=')} "
+            f"form client_id=x&client_secret2={secret.replace('+', '%2B').replace('/', '%2F').replace('=', '%3D')} "
+            f"b64 {base64.b64encode(secret.encode()).decode()} plain {secret}")
+    clean = redactor.scrub(text)
+    for leak in (KEY, basic, basic.rstrip("="), secret, "s3cret"):
+        assert leak not in clean
+    assert "display=full" in clean and redactor(text) == clean
+
+
+def test_short_secrets_are_not_searched_for() -> None:
+    assert redact("a-b-c", ["", None, "ab"]) == "a-b-c"
+    assert repr(Redactor("ab")) == "Redactor(0 spellings)"
+
+
+def test_urls_lose_their_credentials() -> None:
+    assert redact_url(f"http://shop/api/orders?ws_key={KEY}&limit=5") == "http://shop/api/orders?ws_key=***&limit=5"
+    assert redact_url(f"http://{KEY}:@shop/api/") == "http://***@shop/api/"
+    assert Redactor(KEY).url(f"http://shop/api/{KEY}/orders") == "http://shop/api/***/orders"

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from prestaoracle.secrets import is_card_number_key, is_secret_key
 from prestaoracle.staging import ddl, migrate, schema
-from prestaoracle.staging.scrub import is_card_number_key, is_secret_key
 
 REQUIRED = {
     "landing_records": ["source", "entity", "record_id", "date_upd", "payload", "payload_sha1", "run_id",

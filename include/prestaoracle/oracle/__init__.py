@@ -4,7 +4,7 @@ Import the Fusion client from here or from :mod:`prestaoracle.oracle.fusion`; fi
 :mod:`prestaoracle.oracle.fusion_query` and errors from :mod:`prestaoracle.oracle.errors`.
 """
 
-from prestaoracle.oracle.errors import REASON_CLASSES, ErrorDetail, FusionError
+from prestaoracle.oracle.errors import ERROR_CLASSES, ErrorDetail, FusionError
 from prestaoracle.oracle.fusion import (
     BasicAuth,
     BatchResult,
@@ -17,7 +17,7 @@ from prestaoracle.oracle.fusion import (
 from prestaoracle.oracle.fusion_query import Q, QueryError
 
 __all__ = [
-    "REASON_CLASSES",
+    "ERROR_CLASSES",
     "BasicAuth",
     "BatchResult",
     "CreateResult",

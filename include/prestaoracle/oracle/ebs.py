@@ -50,12 +50,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from more_itertools import batched
 from sqlalchemy.dialects import oracle as _oracle
 from sqlalchemy.engine import Engine
 
 __all__ = [
     "IN_LIST_LIMIT",
-    "REASON_CLASSES",
     "EbsClient",
     "EbsCustomer",
     "EbsCustomerSite",
@@ -76,16 +76,12 @@ __all__ = [
     "compile_oracle",
     "document_ref",
     "in_list",
-    "overall_reason",
     "utf8_overflows",
 ]
 
 log = logging.getLogger(__name__)
 
 IN_LIST_LIMIT = 1000  # ORA-01795: maximum number of expressions in a list is 1000
-REASON_CLASSES: tuple[str, ...] = ("retryable", "invalid_data", "mapping_missing", "business_rule", "duplicate")
-# One order, several problems: the most specific class names the dead letter (same order as the Fusion client).
-_PRIORITY: tuple[str, ...] = ("duplicate", "mapping_missing", "business_rule", "invalid_data", "retryable")
 # IN lists are padded (with their last value) up to one of these lengths: few distinct SQL texts for Oracle's
 # shared pool, at the cost of a few repeated binds.
 _IN_BUCKETS: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, IN_LIST_LIMIT)
@@ -287,11 +283,6 @@ def compile_oracle(statement: sa.ClauseElement, *, max_identifier_length: int | 
     return str(statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}))
 
 
-def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
 def _unique(values: Iterable[T]) -> list[T]:
     return list(dict.fromkeys(v for v in values if v is not None))
 
@@ -309,7 +300,7 @@ def in_list(column: sa.ColumnElement[Any], values: Iterable[Any]) -> sa.ColumnEl
     distinct = _unique(values)
     if not distinct:
         raise ValueError("in_list needs at least one value; callers skip the query instead")
-    parts = [column.in_(_pad(list(part))) for part in _chunks(distinct, IN_LIST_LIMIT)]
+    parts = [column.in_(_pad(list(part))) for part in batched(distinct, IN_LIST_LIMIT)]
     return parts[0] if len(parts) == 1 else sa.or_(*parts)
 
 
@@ -326,12 +317,6 @@ def _decimal(value: Any) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return number if number.is_finite() else None
-
-
-def overall_reason(reasons: Iterable[str]) -> str:
-    """The most specific of several reason classes (duplicate > mapping_missing > business_rule > invalid_data)."""
-    found = set(reasons)
-    return next((r for r in _PRIORITY if r in found), "invalid_data")
 
 
 _ORA = re.compile(r"\b(ORA|DPY|DPI)-(\d{4,5})\b")
@@ -754,7 +739,7 @@ class EbsClient:
             else:
                 seen.add(ref)
                 batch.append((order, self._check_order(order)))
-        for chunk in _chunks(batch, self.chunk_size):
+        for chunk in batched(batch, self.chunk_size):
             self._interface_chunk(chunk, stamp, ship_from, replace_failed, result)
             result.chunks += 1
         result.elapsed_s = time.perf_counter() - started
@@ -963,7 +948,7 @@ class EbsClient:
         corrected order can be interfaced again; returns the references withdrawn. A reference that also has a copy
         still waiting for Order Import is left alone (lines cannot tell the copies apart)."""
         withdrawn: list[str] = []
-        for chunk in _chunks(_unique(refs), self.chunk_size):
+        for chunk in batched(_unique(refs), self.chunk_size):
             with self.engine.begin() as conn:
                 states = self._existing(conn, chunk)
                 found = [ref for ref in chunk if ref in states and states[ref].failed and not states[ref].waiting]
@@ -980,7 +965,7 @@ class EbsClient:
         References that are not failed interface orders are absent from the result."""
         h, m, tl, ca = IFACE_HEADERS, PROCESSING_MSGS, PROCESSING_MSGS_TL, CUST_ACCOUNTS
         out: dict[str, list[ImportMessage]] = {}
-        for chunk in _chunks(_unique(refs), self.chunk_size):
+        for chunk in batched(_unique(refs), self.chunk_size):
             with self.engine.connect() as conn:
                 failed = conn.execute(sa.select(h.c.orig_sys_document_ref, h.c.request_id, h.c.sold_to_org_id).where(
                     h.c.order_source_id == self.order_source_id, h.c.error_flag == "Y",
@@ -1036,7 +1021,7 @@ class EbsClient:
         References not (yet) imported are absent."""
         oh = ORDER_HEADERS
         out: dict[str, OrderStatus] = {}
-        for chunk in _chunks(_unique(refs), self.chunk_size):
+        for chunk in batched(_unique(refs), self.chunk_size):
             query = (sa.select(oh.c.orig_sys_document_ref, oh.c.header_id, oh.c.order_number, oh.c.flow_status_code,
                                oh.c.booked_flag, oh.c.open_flag, oh.c.cancelled_flag, oh.c.last_update_date)
                      .where(oh.c.order_source_id == self.order_source_id, in_list(oh.c.orig_sys_document_ref, chunk))
@@ -1109,7 +1094,7 @@ class EbsClient:
             if values is None:
                 yield from conn.execute(query)
                 return
-            for chunk in _chunks(_unique(values), self.chunk_size):
+            for chunk in batched(_unique(values), self.chunk_size):
                 yield from conn.execute(query.where(in_list(column, chunk)))
 
     def price_list_id(self, currency: str, *, as_of: datetime | None = None, name: str | None = None) -> int:
@@ -1170,7 +1155,7 @@ class EbsClient:
         ints = _unique(int(n) for n in numbers if n is not None and str(n).strip().isdigit())
         oh = ORDER_HEADERS
         out: dict[str, str] = {}
-        for chunk in _chunks(ints, self.chunk_size):
+        for chunk in batched(ints, self.chunk_size):
             for row in conn.execute(sa.select(oh.c.order_number, oh.c.orig_sys_document_ref).where(
                     oh.c.order_source_id == self.order_source_id, in_list(oh.c.order_number, chunk))):
                 out[str(row.order_number)] = row.orig_sys_document_ref
@@ -1206,7 +1191,7 @@ class EbsClient:
                     head["remaining"] = (head["remaining"] or Decimal(0)) + Decimal(r.amount_due_remaining or 0)
                     head["statuses"].add(r.status)
             lines: dict[int, list[InvoiceLine]] = defaultdict(list)
-            for chunk in _chunks(list(heads), self.chunk_size):
+            for chunk in batched(list(heads), self.chunk_size):
                 for r in conn.execute(sa.select(tl).where(in_list(tl.c.customer_trx_id, chunk))
                                       .order_by(tl.c.customer_trx_id, tl.c.line_number)):
                     attr6 = r.interface_line_attribute6
@@ -1248,7 +1233,7 @@ class EbsClient:
             receipts = conn.execute(query).all()
             applications: dict[int, list[Any]] = defaultdict(list)
             ids = [int(r.cash_receipt_id) for r in receipts]
-            for chunk in _chunks(ids, self.chunk_size):
+            for chunk in batched(ids, self.chunk_size):
                 app_query = (sa.select(app.c.cash_receipt_id, app.c.applied_customer_trx_id, app.c.amount_applied,
                                        app.c.apply_date, trx.c.trx_number, trx.c.interface_header_attribute1)
                              .select_from(app.outerjoin(trx, trx.c.customer_trx_id == app.c.applied_customer_trx_id))

@@ -1,7 +1,7 @@
 """Errors of the Fusion REST client, each with a *reason class* the flows act on.
 
 A :class:`FusionError` carries what Oracle said (``status``, ``detail``, ``error_code``, ``path`` = ``o:errorPath``)
-and one ``reason_class`` (see ``shared/DESIGN.md``, "Per-record outcomes"):
+and one ``reason_class`` of ``prestaoracle.reasons.ERROR_CLASSES`` (``shared/DESIGN.md``, "Per-record outcomes"):
 
 ``retryable``        the same request may succeed later; nothing is wrong with the record.
 ``invalid_data``     the payload is malformed or incomplete; fix the mapping code or the source record.
@@ -43,7 +43,8 @@ any other 4xx (400, 405, 406, 415, …)                 ``invalid_data``
 
 Message wording on a real pod is [VERIFY] (reference §1.3: "message wording is illustrative"), so the rules look
 at the error path and at loose phrases rather than exact sentences. Messages never carry credentials: the client
-scrubs every secret it knows (token, client secret, Basic password) out of any text it puts in an error.
+scrubs every secret it knows (token, client secret, Basic password) out of any text it puts in an error, with
+``prestaoracle.secrets`` (the product's one redactor).
 """
 
 from __future__ import annotations
@@ -53,23 +54,20 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from prestaoracle.reasons import ERROR_CLASSES, most_specific
+from prestaoracle.secrets import redact
+
 __all__ = [
     "CODE_CLASSES",
-    "REASON_CLASSES",
+    "ERROR_CLASSES",
     "ErrorDetail",
     "FusionError",
     "classify",
     "classify_detail",
     "error_from_response",
     "parse_error_body",
-    "redact",
 ]
 
-REASON_CLASSES: tuple[str, ...] = ("retryable", "invalid_data", "mapping_missing", "business_rule", "duplicate",
-                                   "auth")
-# Most specific first: when one 400 carries several messages, the first class of this list that any message has
-# wins (a duplicate must be recognised even when Oracle adds follow-up messages).
-_PRIORITY: tuple[str, ...] = ("duplicate", "mapping_missing", "business_rule", "invalid_data")
 RETRYABLE_STATUSES = frozenset({408, 412, 429})
 
 # Oracle message codes with a known class. Reference §1.3 shows one example (item not in the organization); codes
@@ -106,7 +104,7 @@ class FusionError(Exception):
         details: Sequence[ErrorDetail] = (),
         retry_after: float | None = None,
     ) -> None:
-        if reason_class not in REASON_CLASSES:
+        if reason_class not in ERROR_CLASSES:
             raise ValueError(f"unknown reason class {reason_class!r}")
         super().__init__(message)
         self.message = message
@@ -241,18 +239,8 @@ def classify(status: int | None, details: Iterable[ErrorDetail] = ()) -> str:
     if status == 404:
         return "mapping_missing"
     if status == 400:
-        found = {classify_detail(d) for d in details}
-        for cls in _PRIORITY:
-            if cls in found:
-                return cls
+        return most_specific(classify_detail(d) for d in details)
     return "invalid_data"
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every known secret (4+ characters; shorter ones are too common to scrub) replaced."""
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 def error_from_response(

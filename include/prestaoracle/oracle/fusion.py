@@ -34,13 +34,15 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
+from more_itertools import batched
 from requests.adapters import HTTPAdapter
 
 from prestaoracle import retry
 from prestaoracle.oracle import fusion_query as fq
-from prestaoracle.oracle.errors import FusionError, error_from_response, redact
+from prestaoracle.oracle.errors import FusionError, error_from_response
 from prestaoracle.oracle.fusion_query import Q
 from prestaoracle.retry import GaveUp, RetryPolicy, parse_retry_after
+from prestaoracle.secrets import redact
 
 __all__ = [
     "BATCH_TYPE",
@@ -633,7 +635,7 @@ class FusionClient:
         if item_numbers is None:
             yield from self.iter_collection("inventoryOnhandBalances", q=org, fields=fields, order_by=order)
             return
-        for chunk in _chunks(sorted(set(item_numbers)), chunk_size):
+        for chunk in batched(sorted(set(item_numbers)), chunk_size):
             yield from self.iter_collection("inventoryOnhandBalances", q=org & fq.in_("ItemNumber", chunk),
                                             fields=fields, order_by=order)
 
@@ -647,7 +649,7 @@ class FusionClient:
         path = f"priceLists/{quote(str(price_list_id), safe='')}/child/items"
         filters: list[Q | None] = [None]
         if item_numbers is not None:
-            filters = [fq.in_("Item", chunk) for chunk in _chunks(sorted(set(item_numbers)), chunk_size)]
+            filters = [fq.in_("Item", chunk) for chunk in batched(sorted(set(item_numbers)), chunk_size)]
         for flt in filters:
             for row in self.iter_collection(path, q=flt, expand="charges", order_by="PriceListItemId:asc"):
                 row["charges"] = self._child_rows(row, "charges", f"{path}/{row.get('PriceListItemId')}")
@@ -738,11 +740,6 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     return {k: str(v) for k, v in params.items() if v is not None}
 
 
-def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
-    if size < 1:
-        raise ValueError("chunk_size must be at least 1")
-    for i in range(0, len(values), size):
-        yield list(values[i:i + size])
 
 
 def _instant(value: dt.datetime | str) -> dt.datetime:

@@ -14,6 +14,7 @@ code with the sandbox emulator.
 """
 
 from prestaoracle.retry import RetryPolicy
+from prestaoracle.secrets import Redactor, redact_url
 
 from .client import PrestaShopClient
 from .errors import (
@@ -34,7 +35,6 @@ from .errors import (
 from .normalize import FIELD_KINDS, Kind, NormalizationError, Normalizer, normalize_record
 from .query import any_of, between, build_params, greater_than, less_than, not_in
 from .reader import DATE_COLUMNS, PrestaShopReader
-from .redact import Redactor, redact_url
 from .writer import PrestaShopWriter, validate_tracking_number
 
 __all__ = [

@@ -35,6 +35,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from prestaoracle import retry
 from prestaoracle.retry import GaveUp, RetryPolicy
+from prestaoracle.secrets import Redactor, redact_url
 
 from .errors import (
     PrestaShopError,
@@ -45,7 +46,6 @@ from .errors import (
     WriteOutcomeUnknown,
     error_from_response,
 )
-from .redact import Redactor, redact_url
 
 __all__ = ["PrestaShopClient"]
 

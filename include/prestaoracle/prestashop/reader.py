@@ -38,6 +38,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from more_itertools import batched
+
 from .client import PrestaShopClient
 from .errors import NotFound, UnexpectedResponse
 from .query import FilterValue, any_of, between, build_params, greater_than
@@ -352,7 +354,7 @@ class PrestaShopReader:
         if filters and field in filters:
             raise ValueError(f"filter[{field}] is set by get_by_ids itself")
         values = _unique(ids, numeric=field == "id" or field.startswith("id_"))
-        chunks = [values[i : i + batch] for i in range(0, len(values), batch)]
+        chunks = [list(chunk) for chunk in batched(values, batch)]
         if not chunks:
             return
 

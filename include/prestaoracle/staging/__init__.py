@@ -4,11 +4,12 @@ run metrics (SQLAlchemy Core; SQLite by default, PostgreSQL in production).
 One module per job: ``schema`` (tables), ``migrate`` (Alembic ``upgrade``; revisions in ``migrations/``),
 ``revision`` (writes the next revision), ``ddl`` (committed SQL files),
 ``db`` (``connect`` and the ``Staging`` facade), ``upsert``, ``landing``, ``watermarks``, ``ledger``,
-``dead_letters``, ``scrub`` (secret removal), ``metrics``. Functions take a SQLAlchemy ``Connection`` and never
+``dead_letters``, ``metrics``. Secrets are removed with ``prestaoracle.secrets`` (dropped from landed payloads,
+masked in dead letters, metrics and ledger errors). Functions take a SQLAlchemy ``Connection`` and never
 commit: the caller's transaction decides what becomes visible together.
 """
 
-from . import dead_letters, landing, ledger, metrics, migrate, schema, scrub, watermarks
+from . import dead_letters, landing, ledger, metrics, migrate, schema, watermarks
 from .db import Staging, StagingTx, connect, create_engine
 from .dead_letters import DeadLetter, quarantine
 from .landing import LandResult, land
@@ -21,6 +22,6 @@ from .upsert import COPY_THRESHOLD, UpsertResult, copy_upsert, upsert
 __all__ = [
     "COPY_THRESHOLD", "REASON_CLASSES", "TABLES", "DeadLetter", "LandResult", "LedgerEntry", "Staging", "StagingTx",
     "StepCounts", "UpsertResult", "connect", "copy_upsert", "create_engine", "dead_letters", "land", "landing",
-    "ledger", "metrics", "migrate", "quarantine", "record_step", "schema", "scrub", "timed_step", "upgrade",
+    "ledger", "metrics", "migrate", "quarantine", "record_step", "schema", "timed_step", "upgrade",
     "upsert", "watermarks",
 ]

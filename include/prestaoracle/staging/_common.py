@@ -1,4 +1,4 @@
-"""Small helpers shared by the staging modules: UTC clock, canonical JSON, hashing, chunking, value ordering."""
+"""Small helpers shared by the staging modules: UTC clock, canonical JSON, hashing, value ordering."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import base64
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 MAX_PARAMS = 30_000
 """Bind parameters per statement we allow ourselves: below SQLite's 32766 and PostgreSQL's 65535."""
@@ -58,13 +55,6 @@ def loads(text: str | None) -> Any:
 
 def sha1_hex(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
-def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    if size <= 0:
-        raise ValueError(f"chunk size must be positive, got {size}")
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def order_key(value: Any) -> tuple[int, Any]:

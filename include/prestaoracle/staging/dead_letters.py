@@ -8,7 +8,8 @@ Life cycle: ``quarantine`` → ``open``; the replay flow takes ``list_open`` row
 replay), runs them again, then ``resolve`` on success; a failing replay calls ``quarantine`` again, which reopens
 the row. ``ignore`` closes a row nobody will fix (with a note).
 
-Secrets never reach the table: the payload goes through ``scrub.scrub`` and the message through ``scrub_text``.
+Secrets never reach the table: the payload goes through ``prestaoracle.secrets.scrub`` (masked, so a reader sees
+a value was there) and the texts through ``scrub_text``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from prestaoracle.secrets import scrub, scrub_text
+
 from ._common import canonical_json, loads, utcnow
 from .schema import REASON_CLASSES, dead_letters
-from .scrub import scrub, scrub_text
 
 MESSAGE_LIMIT = 8000
 

@@ -11,8 +11,11 @@
 * ``duplicates``: the same record twice in one call; the last one counts.
 
 With ``history=True`` every new or changed version is also kept once in ``landing_history``.
-Records are stored as given (the API's field names and text values); secrets in them are the mapping's business,
-since landing is not shown to people. A record without ``id_key`` raises: that is a wrong ``id_key``, not bad data.
+Records are stored as given (the API's field names and text values) minus their secrets: ``secrets.drop_secrets``
+removes secret keys (customer ``passwd`` hashes, ``secure_key``, reset tokens, OAuth tokens, API keys…) at any depth
+and cuts card numbers to their last four digits before the payload is hashed, so neither ``landing_records`` nor
+``landing_history`` ever holds them and the same record read twice still has the same hash. A record without
+``id_key`` raises: that is a wrong ``id_key``, not bad data.
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from more_itertools import batched
 
-from ._common import MAX_PARAMS, canonical_json, chunked, loads, order_key, sha1_hex, utcnow
+from prestaoracle.secrets import drop_secrets
+
+from ._common import MAX_PARAMS, canonical_json, loads, order_key, sha1_hex, utcnow
 from .schema import landing_history, landing_records
 from .upsert import upsert
 
@@ -49,7 +55,7 @@ class LandResult:
 def _stored(conn: sa.Connection, source: str, entity: str, ids: list[str]) -> dict[str, tuple[str, str | None]]:
     t = landing_records
     found: dict[str, tuple[str, str | None]] = {}
-    for part in chunked(ids, MAX_PARAMS):
+    for part in batched(ids, MAX_PARAMS):
         query = sa.select(t.c.record_id, t.c.payload_sha1, t.c.date_upd).where(
             t.c.source == source, t.c.entity == entity, t.c.record_id.in_(part))
         found.update({rid: (sha, date) for rid, sha, date in conn.execute(query)})
@@ -75,7 +81,7 @@ def land(conn: sa.Connection, source: str, entity: str, records: Iterable[Mappin
         seen += 1
         if record.get(id_key) in (None, ""):
             raise ValueError(f"{source}/{entity} record {seen} has no {id_key!r}; is id_key right?")
-        payload = canonical_json(record)
+        payload = canonical_json(drop_secrets(record))
         date_upd = record.get(date_key) if date_key else None
         record_id = str(record[id_key])
         batch[record_id] = {

@@ -29,9 +29,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from prestaoracle.secrets import scrub_text
+
 from ._common import utcnow
 from .schema import LEDGER_DONE, LEDGER_OUTCOMES, sync_ledger
-from .scrub import scrub_text
 
 ERROR_LIMIT = 4000
 

@@ -25,9 +25,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from prestaoracle.secrets import scrub, scrub_text
+
 from ._common import canonical_json, loads, utcnow
 from .schema import COUNT_COLUMNS, run_metrics
-from .scrub import scrub, scrub_text
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from prestaoracle.reasons import REASON_CLASSES
+
 # ------------------------------------------------------------------------------------------ allowed values
 
-REASON_CLASSES = ("retryable", "invalid_data", "mapping_missing", "business_rule", "duplicate")
-"""Why a record was quarantined: only ``retryable`` may succeed unchanged on a later run."""
 DEAD_LETTER_STATUSES = ("open", "replayed", "resolved", "ignored")
 LEDGER_OUTCOMES = ("created", "updated", "skipped", "failed", "pending")
 LEDGER_DONE = ("created", "updated", "skipped")

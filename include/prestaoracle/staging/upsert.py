@@ -45,10 +45,11 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from more_itertools import batched
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import schema
-from ._common import MAX_PARAMS, chunked
+from ._common import MAX_PARAMS
 
 COPY_THRESHOLD = 1_000
 """Distinct rows from which ``upsert`` switches to ``copy_upsert`` on PostgreSQL."""
@@ -178,7 +179,7 @@ def _executemany(conn: sa.Connection, batch: _Batch, chunk: int) -> UpsertResult
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = _on_conflict(insert(batch.table), batch).execution_options(preserve_rowcount=True)
     inserted = updated = 0
-    for part in chunked(batch.rows, chunk):
+    for part in batched(batch.rows, chunk):
         existing = _count_existing(conn, batch.table, batch.key_cols, part)
         changes = conn.execute(stmt, _as_dicts(part)).rowcount
         inserted += len(part) - existing
@@ -189,7 +190,7 @@ def _executemany(conn: sa.Connection, batch: _Batch, chunk: int) -> UpsertResult
 def _count_existing(conn: sa.Connection, table: sa.Table, key_cols: list[str], rows: Sequence[Mapping]) -> int:
     total = 0
     per_query = max(1, MAX_PARAMS // len(key_cols))
-    for part in chunked(rows, per_query):
+    for part in batched(rows, per_query):
         if len(key_cols) == 1:
             col = key_cols[0]
             cond = table.c[col].in_([r[col] for r in part])
@@ -239,7 +240,7 @@ def _copy_into(conn: sa.Connection, tmp: str, cols_sql: str, batch: _Batch) -> N
                 copy.write_row([row[c] for c in columns])
         return
     with raw.cursor() as cur:  # psycopg2: text-format buffers
-        for part in chunked(batch.rows, COPY_BUFFER_ROWS):
+        for part in batched(batch.rows, COPY_BUFFER_ROWS):
             buffer = io.StringIO()
             for row in part:
                 buffer.write("\t".join(_copy_text(row[c]) for c in columns))
