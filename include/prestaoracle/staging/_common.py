@@ -1,4 +1,5 @@
-"""Small helpers shared by the staging modules: UTC clock, canonical JSON, hashing, value ordering."""
+"""Small helpers shared by the staging modules: UTC clock, canonical JSON, hashing, value ordering, and the
+dialect's INSERT that knows ON CONFLICT."""
 
 from __future__ import annotations
 
@@ -10,8 +11,20 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
 MAX_PARAMS = 30_000
 """Bind parameters per statement we allow ourselves: below SQLite's 32766 and PostgreSQL's 65535."""
+
+
+def dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
+    """``INSERT`` of the connection's dialect, which has ``on_conflict_do_update``/``_do_nothing`` and ``excluded``."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"the staging database is SQLite or PostgreSQL, not {conn.dialect.name}")
 
 
 def utcnow() -> datetime:

@@ -20,11 +20,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from prestaoracle.secrets import scrub, scrub_text
 
-from ._common import canonical_json, loads, utcnow
+from ._common import canonical_json, dialect_insert, loads, utcnow
 from .schema import REASON_CLASSES, dead_letters
 
 MESSAGE_LIMIT = 8000
@@ -56,14 +55,6 @@ class DeadLetter:
         return cls(**values)
 
 
-def _insert(conn: sa.Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(dead_letters)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(dead_letters)
-    raise NotImplementedError(conn.dialect.name)
-
-
 def quarantine(conn: sa.Connection, *, source: str, entity: str, record_key: str | int, stage: str,
                reason_class: str, message: str, how_to_fix: str | None = None, payload: Any = None,
                run_id: str) -> DeadLetter:
@@ -80,7 +71,7 @@ def quarantine(conn: sa.Connection, *, source: str, entity: str, record_key: str
         "run_id": run_id,
     }
     t = dead_letters
-    stmt = _insert(conn).values(**values)
+    stmt = dialect_insert(conn, dead_letters).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["source", "entity", "record_key", "stage", "reason_class"],
         set_={

@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from prestaoracle.secrets import scrub_text
 
-from ._common import utcnow
+from ._common import dialect_insert, utcnow
 from .schema import LEDGER_DONE, LEDGER_OUTCOMES, sync_ledger
 
 ERROR_LIMIT = 4000
@@ -64,10 +63,6 @@ class LedgerEntry:
         return cls(**row._mapping, created=created)
 
 
-def _insert(conn: sa.Connection):
-    return postgresql.insert(sync_ledger) if conn.dialect.name == "postgresql" else sqlite.insert(sync_ledger)
-
-
 def _key(t: sa.Table, target: str, record_key: str) -> sa.ColumnElement[bool]:
     return sa.and_(t.c.target == target, t.c.record_key == str(record_key))
 
@@ -81,9 +76,9 @@ def claim(conn: sa.Connection, target: str, record_key: str | int, run_id: str, 
           entity: str | None = None) -> LedgerEntry:
     """Create the ``pending`` entry of a record for a target, or return the existing entry untouched."""
     now = utcnow()
-    stmt = _insert(conn).values(target=target, record_key=str(record_key), source=source, entity=entity,
-                                outcome="pending", attempts=0, first_attempt_at=now, last_attempt_at=now,
-                                run_id=run_id)
+    stmt = dialect_insert(conn, sync_ledger).values(
+        target=target, record_key=str(record_key), source=source, entity=entity, outcome="pending", attempts=0,
+        first_attempt_at=now, last_attempt_at=now, run_id=run_id)
     stmt = stmt.on_conflict_do_nothing(index_elements=["target", "record_key"]).returning(sync_ledger.c.target)
     created = conn.execute(stmt).first() is not None
     row = conn.execute(sa.select(sync_ledger).where(_key(sync_ledger, target, str(record_key)))).one()
@@ -114,9 +109,10 @@ def _finish(conn: sa.Connection, target: str, record_key: str, *, outcome: str, 
     assert outcome in LEDGER_OUTCOMES
     t = sync_ledger
     now = utcnow()
-    stmt = _insert(conn).values(target=target, record_key=record_key, source=source, entity=entity, outcome=outcome,
-                                target_id=target_id, target_ref=target_ref, attempts=1, first_attempt_at=now,
-                                last_attempt_at=now, last_error=last_error, run_id=run_id)
+    stmt = dialect_insert(conn, t).values(
+        target=target, record_key=record_key, source=source, entity=entity, outcome=outcome, target_id=target_id,
+        target_ref=target_ref, attempts=1, first_attempt_at=now, last_attempt_at=now, last_error=last_error,
+        run_id=run_id)
     stmt = stmt.on_conflict_do_update(
         index_elements=["target", "record_key"],
         set_={

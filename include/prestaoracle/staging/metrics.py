@@ -23,11 +23,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from prestaoracle.secrets import scrub, scrub_text
 
-from ._common import canonical_json, loads, utcnow
+from ._common import canonical_json, dialect_insert, loads, utcnow
 from .schema import COUNT_COLUMNS, run_metrics
 
 log = logging.getLogger(__name__)
@@ -44,8 +43,7 @@ def record_step(conn: sa.Connection, run_id: str, flow: str, step: str, *, start
     values: dict[str, Any] = {c: int(counts.get(c, 0)) for c in COUNT_COLUMNS}
     values.update(run_id=run_id, flow=flow, step=step, started_at=started_at or now, ended_at=ended_at or now,
                   details=None if details is None else canonical_json(scrub(details)))
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(run_metrics).values(**values)
+    stmt = dialect_insert(conn, run_metrics).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=["run_id", "flow", "step"],
                                       set_={k: stmt.excluded[k] for k in values if k not in ("run_id", "flow", "step")})
     conn.execute(stmt)

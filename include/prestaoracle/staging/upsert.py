@@ -46,10 +46,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from more_itertools import batched
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from . import schema
-from ._common import MAX_PARAMS
+from ._common import MAX_PARAMS, dialect_insert
 
 COPY_THRESHOLD = 1_000
 """Distinct rows from which ``upsert`` switches to ``copy_upsert`` on PostgreSQL."""
@@ -176,8 +176,7 @@ def _executemany(conn: sa.Connection, batch: _Batch, chunk: int) -> UpsertResult
     """Chunks of executemany (psycopg pipelines them; pysqlite loops in C). Counting: the keys already present are
     counted first, and the driver's rowcount (summed over the chunk) is the rows inserted plus those updated;
     RETURNING would give the same split but makes SQLAlchemy switch to multi-row VALUES, 3x slower here."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = _on_conflict(insert(batch.table), batch).execution_options(preserve_rowcount=True)
+    stmt = _on_conflict(dialect_insert(conn, batch.table), batch).execution_options(preserve_rowcount=True)
     inserted = updated = 0
     for part in batched(batch.rows, chunk):
         existing = _count_existing(conn, batch.table, batch.key_cols, part)
