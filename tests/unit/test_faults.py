@@ -33,13 +33,15 @@ from prestaoracle.sandbox.faults import (
     request_key,
     reset_faults,
 )
+from prestaoracle.sandbox.storage import create_engine
 
 PG_URL = os.environ.get("PRESTAORACLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> sa.Engine:
-    eng = sa.create_engine(f"sqlite:///{tmp_path / 'sandbox.db'}")
+    # The sandbox's own engine (WAL, 30 s busy timeout): threads sharing one SQLite file wait instead of failing.
+    eng = create_engine(f"sqlite:///{tmp_path / 'sandbox.db'}")
     yield eng
     eng.dispose()
 
