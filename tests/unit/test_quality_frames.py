@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from support.quality import ensure_dq_status
 
 from prestaoracle.quality import entities, frames
 from prestaoracle.staging import Staging, connect
-from tests.support.quality import ensure_dq_status
 
 
 @pytest.fixture()

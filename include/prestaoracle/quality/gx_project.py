@@ -61,8 +61,21 @@ def get_context(root: Path | str | None = None) -> Any:
             import great_expectations as gx
 
             context = gx.get_context(mode="file", context_root_dir=str(path))
+            _quiet(context)
             _contexts[path] = context
         return context
+
+
+def _quiet(context: Any) -> None:
+    """No progress bars: in a task log they are hundreds of lines per check (saved once, in a new project)."""
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    bars = context.variables.progress_bars
+    if isinstance(bars, dict):
+        bars = ProgressBarsConfig(**bars)
+    if bars is None or bars.globally or bars.metric_calculations:
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        context.variables.save()
 
 
 def data_docs_index(context: Any) -> Path:
@@ -206,8 +219,9 @@ def build_suite(context: Any, entity: Entity, check: Check) -> Any:
 
 def run_check(context: Any, entity: Entity, check: Check, *, run_id: str, frame: Any = None) -> CheckOutcome:
     """Run one check's checkpoint (GX evaluates every rule, stores the result and updates Data Docs)."""
-    import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
+
+    import great_expectations as gx
 
     name = entity.suite_name(check)
     source = context.data_sources.get(FRAMES_DATASOURCE if check.kind == "frame" else STAGING_DATASOURCE)
