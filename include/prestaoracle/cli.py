@@ -20,6 +20,22 @@ def _iso(value: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date such as 2026-01-31T12:00") from None
 
 
+def _instant(value: str) -> datetime:
+    """An ISO date for the extraction window: with its offset, or UTC when it has none (never the local clock)."""
+    moment = _iso(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _minutes(value: str) -> float:
+    try:
+        minutes = float(value)
+    except ValueError:
+        minutes = -1.0
+    if minutes < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of minutes >= 0")
+    return minutes
+
+
 def _ws_key(value: str) -> str:
     if len(value) != 32 or not value.isalnum():
         raise argparse.ArgumentTypeError("a PrestaShop webservice key is 32 letters or digits")
@@ -73,8 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("extract", help="run one extraction into staging through the configured connections")
     ex.add_argument("--source", choices=("prestashop", "oracle"), required=True)
     ex.add_argument("--entity", required=True, help="e.g. orders, customers, stock_availables; sales_orders, onhand")
-    ex.add_argument("--since", type=_iso, help="start of the window (default: the entity's watermark)")
-    ex.add_argument("--until", type=_iso, help="end of the window (default: now)")
+    ex.add_argument("--since", type=_instant, help="start of an explicit window, ISO with offset (no offset: UTC); "
+                    "default: the entity's watermark minus the overlap")
+    ex.add_argument("--until", type=_instant, help="end of the window, ISO with offset (no offset: UTC); default: "
+                    "the source's clock (its HTTP Date header)")
+    ex.add_argument("--overlap-minutes", type=_minutes, help="how far before the watermark to re-read (default: the "
+                    "connection's overlap_minutes, else 5 for PrestaShop, 30 for Oracle)")
     ex.add_argument("--run-id", help="run id recorded with what is landed (default: manual__<time>)")
     ex.set_defaults(func=cmd_extract)
 
@@ -91,12 +111,17 @@ def cmd_extract(args: argparse.Namespace) -> int:
     try:
         staging = connect(connections.staging_url(), upgrade=True)
         if args.source == "prestashop":
-            client = connections.prestashop_client()
+            conn = connections.get(connections.PRESTASHOP)
+            client = connections.prestashop_client(connections.PRESTASHOP, conn)
             run = extract.extract_prestashop
         else:
-            client = connections.fusion_client()
+            conn = connections.get(connections.ORACLE_FUSION)
+            client = connections.fusion_client(connections.ORACLE_FUSION, conn)
             run = extract.extract_oracle
-        result = run(client, staging, args.entity, since=args.since, until=args.until, run_id=args.run_id)
+        overlap = (timedelta(minutes=args.overlap_minutes) if args.overlap_minutes is not None
+                   else connections.extract_overlap(conn.conn_id, conn))
+        result = run(client, staging, args.entity, since=args.since, until=args.until, run_id=args.run_id,
+                     overlap=overlap)
     except (connections.ConnectionNotConfigured, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

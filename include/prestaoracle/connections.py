@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -75,7 +76,8 @@ def get(conn_id: str) -> Conn:
 
 
 def prestashop_client(conn_id: str = PRESTASHOP, conn: Conn | None = None) -> Any:
-    """A PrestaShopClient from ``host`` (shop base URL) and ``password`` (webservice key)."""
+    """A PrestaShopClient from ``host`` (shop base URL) and ``password`` (webservice key); ``extra.shop_timezone``
+    (an IANA name such as ``Europe/Paris``) is the shop's time zone, read from ``PS_TIMEZONE`` when absent."""
     from prestaoracle.prestashop import PrestaShopClient
 
     c = conn or get(conn_id)
@@ -86,7 +88,37 @@ def prestashop_client(conn_id: str = PRESTASHOP, conn: Conn | None = None) -> An
     for name, cast in (("timeout", float), ("page_size", int), ("max_in_flight", int), ("shop_id", int)):
         if extra.get(name) not in (None, ""):
             kwargs[name] = cast(extra[name])
+    if extra.get("shop_timezone") not in (None, ""):
+        kwargs["shop_timezone"] = _zone(conn_id, str(extra["shop_timezone"]))
     return PrestaShopClient(_url(c.host, c.port), c.password, **kwargs)
+
+
+def _zone(conn_id: str, name: str) -> tzinfo:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConnectionNotConfigured(
+            f"{conn_id}: shop_timezone {name!r} is not a time zone name; use the shop's PS_TIMEZONE value, an IANA "
+            'name such as "Europe/Paris" or "America/New_York"'
+        ) from None
+
+
+def extract_overlap(conn_id: str, conn: Conn | None = None) -> timedelta | None:
+    """The connection's ``extra.overlap_minutes`` (how far before the watermark extraction re-reads), or None for
+    the flow's default (PrestaShop 5 minutes, Oracle Fusion 30)."""
+    c = conn or get(conn_id)
+    value = c.extra.get("overlap_minutes")
+    if value in (None, ""):
+        return None
+    try:
+        minutes = float(value)
+    except (TypeError, ValueError):
+        minutes = -1.0
+    if minutes < 0:
+        raise ConnectionNotConfigured(f"{conn_id}: overlap_minutes must be a number of minutes >= 0, got {value!r}")
+    return timedelta(minutes=minutes)
 
 
 def fusion_client(conn_id: str = ORACLE_FUSION, conn: Conn | None = None) -> Any:

@@ -30,6 +30,11 @@ def get_provider_info() -> dict[str, Any]:
                     "shop_id": {"label": "Shop id (multistore)", "schema": {"type": ["integer", "null"]}},
                     "timeout": {"label": "Timeout (s)", "schema": {"type": ["number", "null"], "default": 30}},
                     "page_size": {"label": "Page size", "schema": {"type": ["integer", "null"], "default": 100}},
+                    "shop_timezone": {"label": "Shop time zone", "description": "The shop's PS_TIMEZONE, e.g. "
+                                      "Europe/Paris; empty: read from the shop's configurations",
+                                      "schema": {"type": ["string", "null"]}},
+                    "overlap_minutes": {"label": "Extraction overlap (minutes)",
+                                        "schema": {"type": ["number", "null"], "default": 5, "minimum": 0}},
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "login", "port"],
@@ -47,6 +52,8 @@ def get_provider_info() -> dict[str, Any]:
                     "token_url": {"label": "Token URL (OAuth2)", "schema": {"type": ["string", "null"]}},
                     "scope": {"label": "Scope (OAuth2)", "schema": {"type": ["string", "null"]}},
                     "timeout": {"label": "Timeout (s)", "schema": {"type": ["number", "null"], "default": 60}},
+                    "overlap_minutes": {"label": "Extraction overlap (minutes)",
+                                        "schema": {"type": ["number", "null"], "default": 30, "minimum": 0}},
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port"],

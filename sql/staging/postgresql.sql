@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema at Alembic revision 0001 (postgresql).
+-- Staging schema at Alembic revision 0002 (postgresql).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -522,6 +522,25 @@ CREATE TABLE watermarks (
 
 COMMENT ON TABLE watermarks IS 'Highest cursor value committed per source entity; only moves forward, in the batch''s transaction.';
 
+CREATE TABLE extract_checkpoints (
+	source VARCHAR(50) NOT NULL,
+	entity VARCHAR(50) NOT NULL,
+	window_since VARCHAR(40),
+	window_until VARCHAR(40) NOT NULL,
+	position VARCHAR(200),
+	updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	run_id VARCHAR(250) NOT NULL,
+	CONSTRAINT pk_extract_checkpoints PRIMARY KEY (source, entity)
+);
+
+COMMENT ON TABLE extract_checkpoints IS 'The extraction window in progress per source entity, saved with every committed chunk.';
+
+COMMENT ON COLUMN extract_checkpoints.window_since IS 'UTC; NULL = from the beginning';
+
+COMMENT ON COLUMN extract_checkpoints.window_until IS 'UTC';
+
+COMMENT ON COLUMN extract_checkpoints.position IS 'after what the window resumes: an id, or LastUpdateDate|id';
+
 CREATE TABLE sync_ledger (
 	target VARCHAR(50) NOT NULL,
 	record_key VARCHAR(200) NOT NULL,
@@ -602,4 +621,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0001');
+INSERT INTO alembic_version (version_num) VALUES ('0002');

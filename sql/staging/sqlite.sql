@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema at Alembic revision 0001 (sqlite).
+-- Staging schema at Alembic revision 0002 (sqlite).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -494,6 +494,17 @@ CREATE TABLE watermarks (
 	CONSTRAINT pk_watermarks PRIMARY KEY (source, entity)
 );
 
+CREATE TABLE extract_checkpoints (
+	source VARCHAR(50) NOT NULL,
+	entity VARCHAR(50) NOT NULL,
+	window_since VARCHAR(40),
+	window_until VARCHAR(40) NOT NULL,
+	position VARCHAR(200),
+	updated_at DATETIME NOT NULL,
+	run_id VARCHAR(250) NOT NULL,
+	CONSTRAINT pk_extract_checkpoints PRIMARY KEY (source, entity)
+);
+
 CREATE TABLE sync_ledger (
 	target VARCHAR(50) NOT NULL,
 	record_key VARCHAR(200) NOT NULL,
@@ -566,4 +577,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0001');
+INSERT INTO alembic_version (version_num) VALUES ('0002');

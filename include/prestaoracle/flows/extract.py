@@ -1,26 +1,74 @@
-"""Extraction: read one entity from a source system into the staging database's landing table.
+"""Extraction: read one entity from a source system into the staging database's landing table, chunk by chunk.
 
-Each run reads the window after the entity's watermark (re-reading an overlap), lands raw payloads (unchanged ones
-are not rewritten), and advances the watermark in the same transaction, so it moves only once the batch is
-committed. Entities without a change date are read in full, or by the ids of their parents. The same function
-serves the CLI, the DAG tasks and the tests.
+Public API (the CLI, the demo and the Airflow tasks call these)::
+
+    extract_prestashop(client, staging, entity, *, since=None, until=None, run_id=None, overlap=None,
+                       chunk=1000) -> ExtractResult
+    extract_oracle(client, staging, entity, *, since=None, until=None, run_id=None, overlap=None, chunk=500,
+                   organization="M1", source_system="PSHOP") -> ExtractResult
+
+* ``client`` is a ``PrestaShopClient`` / ``FusionClient``, ``staging`` a ``Staging``; ``entity`` is one of
+  ``PRESTASHOP_INCREMENTAL``/``PRESTASHOP_FULL`` or ``ORACLE_ENTITIES``.
+* ``until``: aware datetime, the end of the window. A DAG passes its ``data_interval_end``. Without it the window
+  ends at the source's own clock, read from the HTTP ``Date`` header of its answers, never this machine's clock. A
+  PrestaShop ``until`` later than the shop's clock is brought back to it (a window must not end in the future).
+* ``since``: aware datetime, for a manual re-read or backfill: the window is exactly ``[since, until]``, keeps no
+  checkpoint, and moves the watermark only when it starts at or before it (no gap). By default (``None``, what a DAG
+  passes) the window starts at the watermark minus ``overlap``.
+* ``overlap``: how much before the watermark to re-read (records committed late with an earlier date, clock skew).
+  Default ``PRESTASHOP_OVERLAP`` (5 min) and ``FUSION_OVERLAP`` (30 min: Fusion batch jobs commit late); the
+  connections' ``overlap_minutes`` extra and the CLI's ``--overlap-minutes`` set it.
+* ``chunk``: records per committed chunk (PrestaShop: ids per page, whose order family comes along).
+* Naive datetimes are refused: inside the product every instant is UTC (or carries its offset); the PrestaShop
+  reader converts to the shop's local time at the door.
+
+What it guarantees (docs/connectors.md, "Extraction guarantees", lists the tests):
+
+1. **Nothing is lost.** Every record whose cursor lies in the window is landed by this window or, if it changes
+   while the window is read, by the next one (which starts ``overlap`` before this one's ``until``).
+2. **The watermark never passes ``until``.** It moves to ``until`` exactly, in the transaction that commits the
+   window's last chunk; a record read with a cursor after ``until`` (updated during the run) is landed, and read
+   again by the next window.
+3. **A crash resumes.** Every chunk commits its records with a checkpoint of the window (since, until, last
+   position); the next run finishes that window from the last committed position, then goes on.
+4. **Time zones.** Watermarks and windows are UTC instants; PrestaShop's shop-local dates are interpreted with the
+   shop's time zone (connection extra ``shop_timezone``, else ``PS_TIMEZONE``), daylight-saving changes included.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+
+from more_itertools import batched
+
+from prestaoracle.staging import watermarks
+from prestaoracle.staging.db import READ_ONLY
+
+log = logging.getLogger(__name__)
 
 # What an ``orders`` extraction also brings, by parent key, so a staged order is complete.
 ORDER_CHILDREN = (("order_details", "id_order"), ("order_carriers", "id_order"), ("order_histories", "id_order"))
 PRESTASHOP_INCREMENTAL = {"orders": "date_upd", "customers": "date_upd", "addresses": "date_upd",
                           "products": "date_upd", "order_slip": "date_upd"}
 PRESTASHOP_FULL = ("stock_availables", "combinations", "order_states", "currencies", "carriers", "countries")
-ORACLE_ENTITIES = ("sales_orders", "shipment_lines", "invoices", "receipts", "onhand", "prices", "accounts")
-OVERLAP = timedelta(minutes=5)
+# Incremental Fusion entities: (resource path, id attribute); read by keyset on (LastUpdateDate, id).
+ORACLE_INCREMENTAL = {"sales_orders": ("salesOrdersForOrderHub", "HeaderId"),
+                      "shipment_lines": ("shipmentLines", "ShipmentLine"),
+                      "invoices": ("receivablesInvoices", "CustomerTransactionId"),
+                      "receipts": ("standardReceipts", "StandardReceiptId")}
+ORACLE_ENTITIES = (*ORACLE_INCREMENTAL, "onhand", "prices", "accounts")
+PRESTASHOP_OVERLAP = timedelta(minutes=5)
+FUSION_OVERLAP = timedelta(minutes=30)
+PRESTASHOP_CHUNK = 1000
+FUSION_CHUNK = 500
+# Where a Fusion read without a watermark starts (LastUpdateDate > this).
+FUSION_BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
+STEP = "extract"
 
 
 @dataclass
@@ -35,13 +83,27 @@ class ExtractResult:
     changed: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     requests: int = 0
+    chunks: int = 0
+    windows: list[tuple[str | None, str]] = field(default_factory=list)
     watermark: str | None = None
 
     def summary(self) -> str:
         rows = [f"{e}: read {n}, new {self.new.get(e, 0)}, changed {self.changed.get(e, 0)}, "
                 f"unchanged {self.unchanged.get(e, 0)}" for e, n in self.read.items()]
-        return (f"{self.source}/{self.entity} run {self.run_id}: {self.requests} requests; watermark "
-                f"{self.watermark or '-'}\n  " + "\n  ".join(rows))
+        windows = "; ".join(f"[{s or 'beginning'}, {u}]" for s, u in self.windows) or "-"
+        return (f"{self.source}/{self.entity} run {self.run_id}: {self.requests} requests, {self.chunks} chunks; "
+                f"window {windows}; watermark {self.watermark or '-'}\n  " + "\n  ".join(rows))
+
+
+@dataclass(frozen=True)
+class _Window:
+    """A window to read: aware bounds (``since`` None = from the beginning), where to resume, and whether it keeps
+    the entity's checkpoint (windows that follow the watermark do; explicit manual windows do not)."""
+
+    since: datetime | None
+    until: datetime
+    position: str | None = None
+    checkpointed: bool = True
 
 
 class _RequestCounter:
@@ -53,61 +115,84 @@ class _RequestCounter:
         return response
 
 
-def _shop_time(value: str | None) -> datetime | None:
-    """PrestaShop dates are shop-local and naive: compare them as such."""
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace(" ", "T")).replace(tzinfo=None)
+# ------------------------------------------------------------------------------------------------ PrestaShop
 
 
 def extract_prestashop(client: Any, staging: Any, entity: str, *, since: datetime | None = None,
-                       until: datetime | None = None, run_id: str | None = None) -> ExtractResult:
-    """Land one PrestaShop entity (orders bring their lines, carriers, histories, payments, customers, addresses)."""
+                       until: datetime | None = None, run_id: str | None = None, overlap: timedelta | None = None,
+                       chunk: int = PRESTASHOP_CHUNK) -> ExtractResult:
+    """Land one PrestaShop entity (orders bring their lines, carriers, histories, payments, customers, addresses).
+
+    See the module docstring for the window, the watermark and the guarantees.
+    """
     from prestaoracle.prestashop import PrestaShopReader
 
     if entity not in PRESTASHOP_INCREMENTAL and entity not in PRESTASHOP_FULL:
         known = ", ".join(sorted([*PRESTASHOP_INCREMENTAL, *PRESTASHOP_FULL]))
         raise ValueError(f"unknown PrestaShop entity {entity!r}; extract one of: {known}")
+    _require_aware(since=since, until=until)
     run_id = run_id or _run_id()
     result = ExtractResult("prestashop", entity, run_id)
     counter = _RequestCounter()
     client.session.hooks.setdefault("response", []).append(counter)
-    reader = PrestaShopReader(client)
+    reader = PrestaShopReader(client, id_page_size=chunk)
     try:
-        batches: list[tuple[str, list[dict], str | None]] = []
-        if entity in PRESTASHOP_INCREMENTAL:
-            cursor = PRESTASHOP_INCREMENTAL[entity]
-            start = since or _shop_time(staging.watermark("prestashop", entity))
-            end = until or datetime.now().replace(microsecond=0)
-            records = list(reader.iter_changed(entity, start, end, cursor=cursor, overlap=OVERLAP if since is None
-                                               else timedelta(0)))
-            batches.append((entity, records, cursor))
-            if entity == "orders" and records:
-                batches.extend(_order_family(reader, records))
-        else:
-            batches.append((entity, list(reader.iter_all(entity)), None))
-        with staging.transaction() as tx:
-            for name, records, date_key in batches:
-                landed = tx.land("prestashop", name, records, date_key=date_key or "date_upd", run_id=run_id)
-                _count(result, name, len(records), landed)
-            if entity in PRESTASHOP_INCREMENTAL:
-                newest = max((r.get(PRESTASHOP_INCREMENTAL[entity]) or "" for r in batches[0][1]), default="")
-                if newest and not newest.startswith("0000"):
-                    tx.advance_watermark("prestashop", entity, newest.replace(" ", "T"), run_id=run_id)
-            result.requests = counter.count
-            tx.record_step(run_id, "extract", f"prestashop.{entity}", read=sum(result.read.values()),
-                           written=sum(result.new.values()) + sum(result.changed.values()),
-                           skipped=sum(result.unchanged.values()), requests=counter.count)
-        result.watermark = staging.watermark("prestashop", entity)
+        if entity in PRESTASHOP_FULL:
+            chunks = batched(reader.iter_all(entity), chunk)
+            _land_in_chunks(staging, "prestashop", entity, chunks, result, lambda: counter.count, land_kwargs={})
+            return result
+        tz = _shop_timezone(reader)
+        shop_now = reader.shop_now(entity)
+        if until is not None and until > shop_now:
+            log.warning("PrestaShop %s: until %s is after the shop's clock %s; the window ends at the shop's clock",
+                        entity, until.isoformat(), shop_now.isoformat())
+        end = min(until, shop_now) if until is not None else shop_now
+        overlap = PRESTASHOP_OVERLAP if overlap is None else overlap
+        for window in _windows(staging, "prestashop", entity, since, end, overlap, tz):
+            _prestashop_window(reader, staging, entity, window, tz, result, counter)
     finally:
         client.session.hooks["response"].remove(counter)
+    result.watermark = staging.watermark("prestashop", entity)
     return result
 
 
-def _order_family(reader: Any, orders: list[dict]) -> list[tuple[str, list[dict], str | None]]:
-    """The children and parties of a batch of orders, one call per 100 parents, never one per order."""
+def _shop_timezone(reader: Any) -> tzinfo:
+    from prestaoracle.connections import ConnectionNotConfigured
+    from prestaoracle.prestashop.shoptime import ShopTimezoneUnknown
+
+    try:
+        return reader.shop_timezone()
+    except ShopTimezoneUnknown as exc:
+        # A setting only a person can fix: the same class as a missing connection, so tasks fail without retrying.
+        raise ConnectionNotConfigured(str(exc)) from None
+
+
+def _prestashop_window(reader: Any, staging: Any, entity: str, window: _Window, tz: tzinfo, result: ExtractResult,
+                       counter: _RequestCounter) -> None:
+    cursor = PRESTASHOP_INCREMENTAL[entity]
+    result.windows.append((_text(window.since), _text(window.until)))
+    pages = reader.iter_changed_pages(entity, window.since, window.until, cursor=cursor, overlap=timedelta(0),
+                                      after_id=int(window.position or 0))
+    for page in pages:
+        batches: list[tuple[str, list[dict], str]] = [(entity, page.records, cursor)]
+        if entity == "orders" and page.records:
+            batches.extend(_order_family(reader, page.records))
+        with staging.transaction() as tx:
+            for name, records, date_key in batches:
+                landed = tx.land("prestashop", name, records, date_key=date_key, run_id=result.run_id, date_tz=tz)
+                _count(result, name, len(records), landed)
+            if window.checkpointed:
+                watermarks.save_checkpoint(tx.conn, "prestashop", entity, since=window.since, until=window.until,
+                                           position=page.last_id, run_id=result.run_id)
+            result.chunks += 1
+            _record(tx, result, counter.count)
+    _close_window(staging, "prestashop", entity, window, result, lambda: counter.count, tz)
+
+
+def _order_family(reader: Any, orders: list[dict]) -> list[tuple[str, list[dict], str]]:
+    """The children and parties of a page of orders, one call per 100 parents, never one per order."""
     ids = [o["id"] for o in orders]
-    out: list[tuple[str, list[dict], str | None]] = []
+    out: list[tuple[str, list[dict], str]] = []
     for resource, key in ORDER_CHILDREN:
         out.append((resource, reader.get_by_ids(resource, ids, field=key), "date_add"))
     references = sorted({o["reference"] for o in orders if o.get("reference")})
@@ -121,50 +206,108 @@ def _order_family(reader: Any, orders: list[dict]) -> list[tuple[str, list[dict]
     return out
 
 
+# ------------------------------------------------------------------------------------------------ Oracle Fusion
+
+
 def extract_oracle(client: Any, staging: Any, entity: str, *, since: datetime | None = None,
-                   until: datetime | None = None, run_id: str | None = None,
-                   organization: str = "M1", source_system: str = "PSHOP") -> ExtractResult:
-    """Land one Oracle Fusion entity; changed-since reads use ``LastUpdateDate`` and the entity's watermark."""
+                   until: datetime | None = None, run_id: str | None = None, overlap: timedelta | None = None,
+                   chunk: int = FUSION_CHUNK, organization: str = "M1", source_system: str = "PSHOP") -> ExtractResult:
+    """Land one Oracle Fusion entity; changed-since reads use ``LastUpdateDate`` and the entity's watermark.
+
+    See the module docstring for the window, the watermark and the guarantees.
+    """
     if entity not in ORACLE_ENTITIES:
         raise ValueError(f"unknown Oracle entity {entity!r}; extract one of: {', '.join(ORACLE_ENTITIES)}")
+    _require_aware(since=since, until=until)
     run_id = run_id or _run_id()
     result = ExtractResult("oracle", entity, run_id)
     requests_before = client.stats.requests
-    mark = staging.watermark("oracle", entity)
-    start = since or (datetime.fromisoformat(mark) - OVERLAP if mark else datetime(2000, 1, 1, tzinfo=UTC))
-    end = until or datetime.now(UTC)
-    readers: dict[str, tuple[Callable[[], Iterable[dict]], str]] = {
-        "sales_orders": (lambda: client.orders_changed_since(start, end, source_system=source_system,
-                                                             with_lines=True), "HeaderId"),
-        "shipment_lines": (lambda: client.shipment_lines_changed_since(start, end), "ShipmentLine"),
-        "invoices": (lambda: client.invoices_changed_since(start, end), "CustomerTransactionId"),
-        "receipts": (lambda: client.receipts_changed_since(start, end), "StandardReceiptId"),
-        "onhand": (lambda: client.onhand_balances(organization), ""),
-        "prices": (lambda: _all_prices(client), "PriceListChargeId"),
-        "accounts": (lambda: client.search_accounts(), "PartyNumber"),
-    }
-    read, id_key = readers[entity]
-    records = [dict(r) for r in read()]
-    if entity == "onhand":
-        for r in records:
-            r["_key"] = f"{r.get('OrganizationCode')}:{r.get('ItemNumber')}:{r.get('SubinventoryCode')}"
-        id_key = "_key"
-    incremental = entity in ("sales_orders", "shipment_lines", "invoices", "receipts")
-    with staging.transaction() as tx:
-        landed = tx.land("oracle", entity, records, id_key=id_key, date_key="LastUpdateDate", run_id=run_id)
-        _count(result, entity, len(records), landed)
-        if incremental:
-            newest = max((r.get("LastUpdateDate") or "" for r in records), default="")
-            if newest:
-                tx.advance_watermark("oracle", entity, newest, run_id=run_id)
-        result.requests = client.stats.requests - requests_before
-        tx.record_step(run_id, "extract", f"oracle.{entity}", read=len(records),
-                       written=landed.new + landed.changed, skipped=landed.unchanged, requests=result.requests)
+
+    def requests() -> int:
+        return client.stats.requests - requests_before
+
+    if entity not in ORACLE_INCREMENTAL:
+        read, id_key = _oracle_full_reader(client, entity, organization)
+        _land_in_chunks(staging, "oracle", entity, batched(read(), chunk), result, requests,
+                        land_kwargs={"id_key": id_key, "date_key": "LastUpdateDate"})
+        return result
+    path, key = ORACLE_INCREMENTAL[entity]
+    end = until or _fusion_now(client, path, key)
+    overlap = FUSION_OVERLAP if overlap is None else overlap
+    for window in _windows(staging, "oracle", entity, since, end, overlap, None):
+        result.windows.append((_text(window.since), _text(window.until)))
+        rows = _fusion_rows(client, entity, window, source_system)
+        for part in batched(rows, chunk):
+            with staging.transaction() as tx:
+                landed = tx.land("oracle", entity, part, id_key=key, date_key="LastUpdateDate", run_id=run_id)
+                _count(result, entity, len(part), landed)
+                if window.checkpointed:
+                    watermarks.save_checkpoint(tx.conn, "oracle", entity, since=window.since, until=window.until,
+                                               position=_fusion_position(part[-1], key), run_id=run_id)
+                result.chunks += 1
+                _record(tx, result, requests())
+        _close_window(staging, "oracle", entity, window, result, requests, None)
     result.watermark = staging.watermark("oracle", entity)
     return result
 
 
-def _all_prices(client: Any) -> Iterable[dict]:
+def _fusion_rows(client: Any, entity: str, window: _Window, source_system: str) -> Iterator[dict]:
+    since = window.since or FUSION_BEGINNING
+    after = _parse_fusion_position(window.position) if window.position else None
+    if entity == "sales_orders":
+        return client.orders_changed_since(since, window.until, source_system=source_system, with_lines=True,
+                                           after=after)
+    method = {"shipment_lines": client.shipment_lines_changed_since, "invoices": client.invoices_changed_since,
+              "receipts": client.receipts_changed_since}[entity]
+    return method(since, window.until, after=after)
+
+
+def _fusion_position(row: dict, key: str) -> str:
+    return f"{row['LastUpdateDate']}|{row[key]}"
+
+
+def _parse_fusion_position(text: str) -> tuple[str, Any]:
+    stamp, _, key = text.rpartition("|")
+    return stamp, int(key) if key.lstrip("-").isdigit() else key
+
+
+def _fusion_now(client: Any, path: str, key: str) -> datetime:
+    """The pod's clock, from the ``Date`` header of one small read of ``path``."""
+    from prestaoracle.prestashop.shoptime import parse_http_date
+
+    seen: list[str] = []
+
+    def capture(response: Any, *args: Any, **kwargs: Any) -> Any:
+        if response.headers.get("Date"):
+            seen.append(response.headers["Date"])
+        return response
+
+    hooks = client.session.hooks.setdefault("response", [])
+    hooks.append(capture)
+    try:
+        client.get(path, {"limit": 1, "fields": key, "onlyData": "true"})
+    finally:
+        hooks.remove(capture)
+    now = parse_http_date(seen[-1] if seen else None)
+    if now is None:
+        raise ValueError(f"Oracle answered GET {path} without a readable Date header, so the pod's clock is unknown; "
+                         "pass the end of the window explicitly (until=…, or --until on the command line)")
+    return now
+
+
+def _oracle_full_reader(client: Any, entity: str, organization: str) -> tuple[Callable[[], Iterable[dict]], str]:
+    if entity == "onhand":
+        def onhand() -> Iterator[dict]:
+            for row in client.onhand_balances(organization):
+                key = f"{row.get('OrganizationCode')}:{row.get('ItemNumber')}:{row.get('SubinventoryCode')}"
+                yield {**row, "_key": key}
+        return onhand, "_key"
+    if entity == "prices":
+        return lambda: _all_prices(client), "PriceListChargeId"
+    return lambda: client.search_accounts(), "PartyNumber"
+
+
+def _all_prices(client: Any) -> Iterator[dict]:
     for price_list in client.price_lists():
         for item in client.price_list_charges(price_list["PriceListId"]):
             for charge in item.get("charges", []) or []:
@@ -172,11 +315,101 @@ def _all_prices(client: Any) -> Iterable[dict]:
                        "Item": item.get("Item")}
 
 
+# ------------------------------------------------------------------------------------------------ windows
+
+
+def _windows(staging: Any, source: str, entity: str, since: datetime | None, until: datetime, overlap: timedelta,
+             tz: tzinfo | None) -> Iterator[_Window]:
+    """The windows this run reads: an explicit ``[since, until]``; or first the window a previous run left
+    unfinished (its checkpoint), then the one from the watermark (read again once that window has committed)."""
+    if since is not None:
+        if since < until:
+            yield _Window(since, until, checkpointed=False)
+        return
+    with staging.engine.connect() as conn:
+        checkpoint = watermarks.get_checkpoint(conn.execution_options(**{READ_ONLY: True}), source, entity)
+    if checkpoint is not None:
+        log.info("%s/%s: resuming the window [%s, %s] after %s", source, entity, checkpoint.since, checkpoint.until,
+                 checkpoint.position)
+        yield _Window(_instant(checkpoint.since, tz) if checkpoint.since else None, _instant(checkpoint.until, tz),
+                      checkpoint.position)
+    mark = staging.watermark(source, entity)
+    if mark is None:
+        yield _Window(None, until)
+    elif _instant(mark, tz) < until:
+        yield _Window(_instant(mark, tz) - overlap, until)
+
+
+def _close_window(staging: Any, source: str, entity: str, window: _Window, result: ExtractResult,
+                  requests: Callable[[], int], tz: tzinfo | None) -> None:
+    """The window is read and committed: move the watermark to ``until`` (unless the window left a gap after the
+    watermark) and forget the checkpoint, in one transaction."""
+    with staging.transaction() as tx:
+        mark = tx.watermark(source, entity)
+        if mark is None or window.since is None or window.since <= _instant(mark, tz):
+            tx.advance_watermark(source, entity, window.until.astimezone(UTC), run_id=result.run_id)
+        else:
+            log.warning("%s/%s: the window [%s, %s] starts after the watermark %s; the watermark stays",
+                        source, entity, window.since, window.until, mark)
+        if window.checkpointed:
+            watermarks.clear_checkpoint(tx.conn, source, entity)
+        _record(tx, result, requests())
+
+
+def _instant(text: str, tz: tzinfo | None) -> datetime:
+    """A stored watermark or bound as an aware instant. Naive text predates UTC watermarks: a PrestaShop one is
+    shop-local (the earliest instant it can mean, so nothing is skipped), anything else UTC."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        return value
+    if tz is None:
+        return value.replace(tzinfo=UTC)
+    from prestaoracle.prestashop.shoptime import to_utc
+
+    return to_utc(value, tz)
+
+
+# ------------------------------------------------------------------------------------------------ landing
+
+
+def _land_in_chunks(staging: Any, source: str, entity: str, chunks: Iterable[Sequence[dict]], result: ExtractResult,
+                    requests: Callable[[], int], *, land_kwargs: dict[str, Any]) -> None:
+    """Entities read in full: one transaction per chunk (no watermark; a rerun rewrites nothing unchanged)."""
+    for part in chunks:
+        with staging.transaction() as tx:
+            landed = tx.land(source, entity, part, run_id=result.run_id, **land_kwargs)
+            _count(result, entity, len(part), landed)
+            result.chunks += 1
+            _record(tx, result, requests())
+    if not result.chunks:
+        with staging.transaction() as tx:
+            _record(tx, result, requests())
+
+
+def _record(tx: Any, result: ExtractResult, requests: int) -> None:
+    """The run's counts so far (the metrics row is replaced at each commit, so a crash leaves what was done)."""
+    result.requests = requests
+    tx.record_step(result.run_id, STEP, f"{result.source}.{result.entity}", read=sum(result.read.values()),
+                   written=sum(result.new.values()) + sum(result.changed.values()),
+                   skipped=sum(result.unchanged.values()), requests=requests)
+
+
 def _count(result: ExtractResult, name: str, read: int, landed: Any) -> None:
     result.read[name] = result.read.get(name, 0) + read
     result.new[name] = result.new.get(name, 0) + landed.new
     result.changed[name] = result.changed.get(name, 0) + landed.changed
     result.unchanged[name] = result.unchanged.get(name, 0) + landed.unchanged
+
+
+def _require_aware(**values: datetime | None) -> None:
+    for name, value in values.items():
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise ValueError(f"{name} must be an aware datetime (UTC or with an offset), got {value.isoformat()}: "
+                             "inside the product every instant is UTC; the shop's local time is handled at the door")
+
+
+def _text(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat(sep=" ")
 
 
 def _run_id() -> str:

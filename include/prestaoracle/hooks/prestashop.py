@@ -26,14 +26,17 @@ class PrestaShopHook(BaseHook):
         return connections.prestashop_client(self.prestashop_conn_id, conn)
 
     def test_connection(self) -> tuple[bool, str]:
-        """Reads one order id: proves the URL, the key and its GET permission on orders."""
+        """Reads one order id and the shop's time zone: proves the URL, the key, its GET permission on orders, and
+        that extraction windows can be placed on the shop's clock."""
         from prestaoracle.prestashop import PrestaShopReader
 
         try:
-            rows = PrestaShopReader(self.get_conn()).get_list("orders", display="[id]", limit=(0, 1))
+            reader = PrestaShopReader(self.get_conn())
+            rows = reader.get_list("orders", display="[id]", limit=(0, 1))
+            zone = reader.shop_timezone()
         except Exception as exc:  # noqa: BLE001 - the UI shows the message
             return False, str(exc)
-        return True, f"Connected; the key can read orders ({len(rows)} sampled)."
+        return True, f"Connected; the key can read orders ({len(rows)} sampled); shop time zone {zone}."
 
 
 def _conn(c: Any) -> connections.Conn:

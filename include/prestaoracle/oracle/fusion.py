@@ -38,6 +38,7 @@ from more_itertools import batched
 from requests.adapters import HTTPAdapter
 
 from prestaoracle import retry
+from prestaoracle.oracle import fusion_keyset as keyset
 from prestaoracle.oracle import fusion_query as fq
 from prestaoracle.oracle.errors import FusionError, error_from_response
 from prestaoracle.oracle.fusion_query import Q
@@ -656,42 +657,47 @@ class FusionClient:
                 yield row
 
     def shipment_lines_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
-                                     q: Q | None = None, fields: str | None = None) -> Iterator[dict]:
-        """``shipmentLines`` with ``since < LastUpdateDate <= until`` (tracking numbers, shipped quantities)."""
-        yield from self.iter_collection("shipmentLines", q=fq.and_(_window(since, until), q), fields=fields,
-                                        order_by="LastUpdateDate:asc,ShipmentLine:asc")
+                                     q: Q | None = None, fields: str | None = None,
+                                     after: tuple[Any, Any] | None = None) -> Iterator[dict]:
+        """``shipmentLines`` with ``since < LastUpdateDate <= until`` (tracking numbers, shipped quantities).
+
+        Like every ``*_changed_since`` read: keyset paging on ``(LastUpdateDate, id)`` (``fusion_keyset.py``), so
+        rows updated during the read are not skipped; ``after=(LastUpdateDate, id)`` resumes after that row.
+        """
+        yield from keyset.iter_changed(self, "shipmentLines", since, until, key="ShipmentLine", q=q, fields=fields,
+                                       after=after)
 
     def invoices_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
-                               q: Q | None = None, with_lines: bool = True) -> Iterator[dict]:
+                               q: Q | None = None, with_lines: bool = True,
+                               after: tuple[Any, Any] | None = None) -> Iterator[dict]:
         """``receivablesInvoices`` changed in the window, each with its complete ``receivablesInvoiceLines``."""
         accessor = "receivablesInvoiceLines"
-        for row in self.iter_collection("receivablesInvoices", q=fq.and_(_window(since, until), q),
-                                        expand=accessor if with_lines else None,
-                                        order_by="LastUpdateDate:asc,CustomerTransactionId:asc"):
+        for row in keyset.iter_changed(self, "receivablesInvoices", since, until, key="CustomerTransactionId", q=q,
+                                       expand=accessor if with_lines else None, after=after):
             if with_lines:
                 row[accessor] = self._child_rows(row, accessor,
                                                  f"receivablesInvoices/{row.get('CustomerTransactionId')}")
             yield row
 
     def receipts_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
-                               q: Q | None = None) -> Iterator[dict]:
+                               q: Q | None = None, after: tuple[Any, Any] | None = None) -> Iterator[dict]:
         """``standardReceipts`` changed in the window."""
-        yield from self.iter_collection("standardReceipts", q=fq.and_(_window(since, until), q),
-                                        order_by="LastUpdateDate:asc,StandardReceiptId:asc")
+        yield from keyset.iter_changed(self, "standardReceipts", since, until, key="StandardReceiptId", q=q,
+                                       after=after)
 
     def orders_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
                              source_system: str | None = "PSHOP", fields: str | None = None,
-                             with_lines: bool = False, q: Q | None = None) -> Iterator[dict]:
+                             with_lines: bool = False, q: Q | None = None,
+                             after: tuple[Any, Any] | None = None) -> Iterator[dict]:
         """``salesOrdersForOrderHub`` changed in the window (of ``source_system`` unless None) (§3.2).
 
         ``with_lines`` expands ``lines`` (complete list) unless ``fields`` is given, which wins over expand in ADF:
         then name the children in it (``HeaderId,StatusCode;lines:LineId,StatusCode``).
         """
-        flt = fq.and_(_window(since, until),
-                      fq.eq("SourceTransactionSystem", source_system) if source_system else None, q)
+        flt = fq.and_(fq.eq("SourceTransactionSystem", source_system), q) if source_system else q
         expand = "lines" if with_lines and fields is None else None
-        for row in self.iter_collection(ORDERS, q=flt, fields=fields, expand=expand,
-                                        order_by="LastUpdateDate:asc,HeaderId:asc"):
+        for row in keyset.iter_changed(self, ORDERS, since, until, key="HeaderId", q=flt, fields=fields,
+                                       expand=expand, after=after):
             if "lines" in row:
                 row["lines"] = self._child_rows(row, "lines", f"{ORDERS}/{row.get('HeaderId')}")
             yield row
@@ -741,18 +747,3 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, str] | None:
 
 
 
-
-def _instant(value: dt.datetime | str) -> dt.datetime:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"expected a datetime or ISO string, got {type(value).__name__}")
-    return value
-
-
-def _window(since: dt.datetime | str, until: dt.datetime | str | None) -> Q:
-    """``LastUpdateDate > since [and LastUpdateDate <= until]``: consecutive windows neither overlap nor gap."""
-    flt = fq.gt("LastUpdateDate", _instant(since))
-    if until is not None:
-        flt = flt & fq.le("LastUpdateDate", _instant(until))
-    return flt

@@ -24,6 +24,14 @@ covers records committed late with a timestamp just before ``until`` and clock s
 removed by id downstream (landing upserts on id), and within one call here. ``paging="offset"`` keeps the
 Airbyte-style read for comparison; it de-duplicates but cannot recover skipped rows.
 
+The window's bounds are instants (aware datetimes) inside the product and shop-local strings on the wire: they are
+converted here, at the door, with the shop's time zone (the client's ``shop_timezone``, else ``PS_TIMEZONE`` read
+from ``configurations``), widened across a daylight-saving fall-back so the repeated hour is never cut out
+(``shoptime.py``). Naive bounds are taken as shop-local wall-clock times and sent as they are.
+:meth:`PrestaShopReader.iter_changed_pages` yields the window one id page at a time (``last_id`` says where it
+stopped), so a caller can commit page by page and resume after the last committed id with ``after_id``.
+:meth:`PrestaShopReader.shop_now` reads the shop server's own clock from the HTTP ``Date`` header.
+
 **Children** (:meth:`PrestaShopReader.get_by_ids`) are read by parent-id batches (``filter[id_order]=[1|2|...]``),
 one call per batch, never one per parent: entities without dates (order_details, stock_availables, combinations,
 order_carriers/order_payments which only have ``date_add``) must be read in full or through their parents.
@@ -35,16 +43,19 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from more_itertools import batched
 
 from .client import PrestaShopClient
-from .errors import NotFound, UnexpectedResponse
+from .errors import AuthError, NotFound, UnexpectedResponse
 from .query import FilterValue, any_of, between, build_params, greater_than
+from .shoptime import ShopTimezoneUnknown, local_bounds, parse_http_date
 
-__all__ = ["DATE_COLUMNS", "LIST_NODES", "PrestaShopReader"]
+__all__ = ["DATE_COLUMNS", "LIST_NODES", "ChangedPage", "PrestaShopReader"]
 
 log = logging.getLogger("prestaoracle.prestashop")
 
@@ -78,8 +89,25 @@ _EPOCH = datetime(1970, 1, 1)
 ID_PAGE = 1000
 
 
+TIMEZONE_HELP = (
+    "Set the shop's time zone on the PrestaShop connection (prestashop_default unless you chose another id): in the "
+    "Airflow UI, Admin → Connections → the connection → 'Shop time zone' (e.g. Europe/Paris); or in its extra JSON, "
+    '{"shop_timezone": "Europe/Paris"}, e.g. AIRFLOW_CONN_PRESTASHOP_DEFAULT=\'{"conn_type": "prestashop", '
+    '"host": "https://shop.example", "password": "<key>", "extra": {"shop_timezone": "Europe/Paris"}}\'. '
+    "Alternatively give the webservice key GET permission on 'configurations' so PS_TIMEZONE can be read."
+)
+
+
 def _row_id(row: Mapping[str, Any]) -> int:
     return int(row["id"])
+
+
+@dataclass(frozen=True)
+class ChangedPage:
+    """One id page of an incremental window: its records and the highest id listed (where to resume after it)."""
+
+    records: list[dict[str, Any]]
+    last_id: int
 
 
 class PrestaShopReader:
@@ -129,6 +157,72 @@ class PrestaShopReader:
                 return row
         raise NotFound(f"PrestaShop {resource} {int(object_id)} does not exist", status=404, method="GET",
                        url=self.client.url_for(resource))
+
+    # -- the shop's clock ---------------------------------------------------------------------------------------
+
+    def shop_timezone(self) -> tzinfo:
+        """The shop's time zone: the client's ``shop_timezone``, else ``PS_TIMEZONE`` from ``configurations`` (then
+        kept on the client). Raises :class:`ShopTimezoneUnknown` saying how to set it when neither is available."""
+        if self.client.shop_timezone is not None:
+            return self.client.shop_timezone
+        try:
+            rows = self.get_list("configurations", filters={"name": ["PS_TIMEZONE"]})
+        except AuthError as exc:
+            raise ShopTimezoneUnknown(
+                f"The shop's time zone is unknown: reading PS_TIMEZONE was refused ({exc.message}). {TIMEZONE_HELP}"
+            ) from None
+        name = self._pick_configuration(rows)
+        if not name:
+            raise ShopTimezoneUnknown(f"The shop's time zone is unknown: no PS_TIMEZONE setting. {TIMEZONE_HELP}")
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ShopTimezoneUnknown(
+                f"The shop's PS_TIMEZONE {name!r} is not a time zone this machine knows (tzdata). {TIMEZONE_HELP}"
+            ) from None
+        self.client.shop_timezone = zone
+        return zone
+
+    def _pick_configuration(self, rows: list[dict[str, Any]]) -> str | None:
+        """This shop's value when a multistore shop overrides it, else the global one."""
+        def scope(row: dict[str, Any]) -> int:
+            shop = str(row.get("id_shop") or "0")
+            if self.client.shop_id is not None and shop == str(self.client.shop_id):
+                return 0
+            return 1 if shop == "0" and str(row.get("id_shop_group") or "0") == "0" else 2
+
+        for row in sorted(rows, key=scope):
+            value = row.get("value")
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return None
+
+    def shop_now(self, resource: str = "orders") -> datetime:
+        """The shop server's clock (aware UTC), from the HTTP ``Date`` header of one cheap call on ``resource``.
+
+        The shop's clock, not this machine's, is what the shop stamps ``date_upd`` with: a window ending at the
+        worker's "now" would end in the shop's past or future by the skew between the two.
+        """
+        seen: list[str] = []
+
+        def capture(response: Any, *args: Any, **kwargs: Any) -> Any:
+            if response.headers.get("Date"):
+                seen.append(response.headers["Date"])
+            return response
+
+        hooks = self.client.session.hooks.setdefault("response", [])
+        hooks.append(capture)
+        try:
+            self.get_list(resource, display=["id"], limit=1)
+        finally:
+            hooks.remove(capture)
+        now = parse_http_date(seen[-1] if seen else None)
+        if now is None:
+            raise UnexpectedResponse(
+                f"PrestaShop answered without a readable Date header, so the shop's clock is unknown; pass the end of "
+                f"the window explicitly (until=…, or --until on the command line). Got: {seen[-1:]!r}"
+            )
+        return now
 
     def _with_shop_filter(self, resource: str, filters: Mapping[str, object] | None) -> dict[str, object]:
         out = dict(filters or {})
@@ -248,12 +342,51 @@ class PrestaShopReader:
         filters: Mapping[str, object] | None = None,
         paging: Literal["keyset", "offset"] = "keyset",
     ) -> Iterator[dict[str, Any]]:
-        """Records whose ``cursor`` lies in ``[since - overlap, until]`` (shop-local time), each id once.
+        """Records whose ``cursor`` lies in ``[since - overlap, until]``, each id once.
 
-        ``until`` should not be later than the shop's "now" (use the data interval end): then a record updated while
-        this runs gets a date after ``until`` and is returned by the next window. See the module doc for why the
-        window is walked by id (``paging="keyset"``) rather than by offset.
+        Aware bounds are instants, converted to the shop's local time here; naive bounds are shop-local already.
+        ``until`` should not be later than the shop's "now" (:meth:`shop_now`, or the data interval end): then a
+        record updated while this runs gets a date after ``until`` and is returned by the next window. See the
+        module doc for why the window is walked by id (``paging="keyset"``) rather than by offset.
         """
+        window = self._window(resource, since, until, cursor, overlap, filters)
+        if paging == "offset":
+            yield from self._changed_by_offset(resource, cursor, window, display, filters)
+            return
+        for page in self._changed_pages(resource, cursor, window, display, filters, 0):
+            yield from page.records
+
+    def iter_changed_pages(
+        self,
+        resource: str,
+        since: datetime | None,
+        until: datetime,
+        *,
+        cursor: str = "date_upd",
+        overlap: timedelta = timedelta(0),
+        display: str | Sequence[str] | None = "full",
+        filters: Mapping[str, object] | None = None,
+        after_id: int = 0,
+    ) -> Iterator[ChangedPage]:
+        """The window of :meth:`iter_changed`, one id page (``id_page_size`` ids) at a time, from ``after_id`` on.
+
+        Only one page of records is held at a time, so memory does not grow with the window. A record fetched after
+        it changed may carry a ``cursor`` later than ``until``: it is returned as read (fresher data), and since its
+        new date is after ``until`` the next window returns it again.
+        """
+        window = self._window(resource, since, until, cursor, overlap, filters)
+        yield from self._changed_pages(resource, cursor, window, display, filters, after_id)
+
+    def _window(
+        self,
+        resource: str,
+        since: datetime | None,
+        until: datetime,
+        cursor: str,
+        overlap: timedelta,
+        filters: Mapping[str, object] | None,
+    ) -> FilterValue:
+        """``[low,high]`` in shop-local time for ``filter[cursor]``, after checking the resource can be read so."""
         known = DATE_COLUMNS.get(resource)
         if known is not None and cursor not in known:
             hint = (
@@ -263,40 +396,56 @@ class PrestaShopReader:
             raise ValueError(f"{resource} has no {cursor} column to read incrementally: {hint}")
         if cursor not in ("date_add", "date_upd"):
             raise ValueError(f"cursor must be date_add or date_upd, got {cursor!r}")
+        if filters and ("id" in filters or cursor in filters):
+            raise ValueError(f"iter_changed sets filter[id] and filter[{cursor}] itself")
+        aware = until.tzinfo is not None
+        if since is not None and (since.tzinfo is not None) != aware:
+            raise ValueError("since and until must both be aware (instants) or both naive (shop-local times)")
+        if aware:
+            low_instant = (since - overlap) if since is not None else _EPOCH.replace(tzinfo=until.tzinfo)
+            if low_instant > until:
+                raise ValueError(f"empty window: since-overlap ({low_instant}) is after until ({until})")
+            low, high = local_bounds(low_instant, until, self.shop_timezone())
+            return between(low, high)
         low = (since - overlap) if since is not None else _EPOCH
         if low > until:
             raise ValueError(f"empty window: since-overlap ({low}) is after until ({until})")
-        if filters and ("id" in filters or cursor in filters):
-            raise ValueError(f"iter_changed sets filter[id] and filter[{cursor}] itself")
-        window = between(low, until, tz=self.client.shop_timezone)
-        if paging == "offset":
-            yield from self._changed_by_offset(resource, cursor, window, display, filters)
-            return
-        ids = self._window_ids(resource, cursor, window, filters)
-        log.debug("PrestaShop %s: %d ids in window %s", resource, len(ids), window)
-        yield from self._by_id_batches(resource, ids, "id", self.client.page_size, display, None)
+        return between(low, until)
 
-    def _window_ids(
-        self, resource: str, cursor: str, window: FilterValue, filters: Mapping[str, object] | None
-    ) -> list[int]:
-        """Ids in the window, walked by keyset on id (ids only: one cheap call per ``id_page_size`` ids)."""
-        ids: list[int] = []
-        last = 0
+    def _changed_pages(
+        self,
+        resource: str,
+        cursor: str,
+        window: FilterValue,
+        display: str | Sequence[str] | None,
+        filters: Mapping[str, object] | None,
+        after_id: int,
+    ) -> Iterator[ChangedPage]:
+        last = int(after_id)
         while True:
-            rows = self.get_list(
-                resource,
-                display=["id"],
-                filters={**(filters or {}), cursor: window, "id": greater_than(last)},
-                sort=["id_ASC"],
-                date=True,
-                limit=self.id_page_size,
-            )
-            page = sorted(_row_id(r) for r in rows)
-            fresh = [i for i in page if i > last]
-            ids.extend(fresh)
-            if len(rows) < self.id_page_size or not fresh:
-                return ids
-            last = fresh[-1]
+            ids = self._window_id_page(resource, cursor, window, filters, last)
+            if not ids:
+                return
+            log.debug("PrestaShop %s: %d ids after %d in window %s", resource, len(ids), last, window)
+            records = list(self._by_id_batches(resource, ids, "id", self.client.page_size, display, None))
+            yield ChangedPage(records, ids[-1])
+            if len(ids) < self.id_page_size:
+                return
+            last = ids[-1]
+
+    def _window_id_page(
+        self, resource: str, cursor: str, window: FilterValue, filters: Mapping[str, object] | None, after: int
+    ) -> list[int]:
+        """The next ``id_page_size`` ids in the window after ``after`` (keyset on id, ids only: one cheap call)."""
+        rows = self.get_list(
+            resource,
+            display=["id"],
+            filters={**(filters or {}), cursor: window, "id": greater_than(after)},
+            sort=["id_ASC"],
+            date=True,
+            limit=self.id_page_size,
+        )
+        return sorted({i for i in (_row_id(r) for r in rows) if i > after})
 
     def _changed_by_offset(
         self,

@@ -7,7 +7,9 @@
 * ``changed``: the payload differs from the stored one; the row is replaced and takes this run's ``run_id``;
 * ``unchanged``: same payload (same hash); the row is **not** rewritten, so it keeps the ``run_id`` of the run that
   last changed it, and "what to map in this run" is simply ``landing_records WHERE run_id = :run_id``;
-* ``stale``: the stored version is newer by ``date_key`` (an overlap window re-read an old version); ignored;
+* ``stale``: the stored version is certainly newer by ``date_key`` (an overlap window re-read an old version);
+  ignored. Naive dates are wall-clock times in ``date_tz`` (the shop's zone): an update in the repeated hour of a
+  daylight-saving fall-back is never taken for an old version (see ``_older``);
 * ``duplicates``: the same record twice in one call; the last one counts.
 
 With ``history=True`` every new or changed version is also kept once in ``landing_history``.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,17 +64,40 @@ def _stored(conn: sa.Connection, source: str, entity: str, ids: list[str]) -> di
     return found
 
 
-def _older(incoming: str | None, stored: str | None) -> bool:
-    """True only when both versions carry comparable dates and the incoming one is strictly older."""
+def _older(incoming: str | None, stored: str | None, tz: tzinfo | None = None) -> bool:
+    """True only when the incoming version is *certainly* older than the stored one.
+
+    Dates with an offset are instants. A naive date is the source's wall-clock time in ``tz`` (PrestaShop's
+    ``date_upd``), which in the repeated hour of a daylight-saving fall-back can mean two instants an hour apart:
+    each side is then the range of what it can mean, and "older" requires the incoming range to end before the
+    stored one starts. Inside that hour an update is therefore landed, never dropped as stale; outside it the
+    result is the plain comparison. Without ``tz`` naive dates are UTC.
+    """
     if incoming is None or stored is None:
         return False
-    a, b = order_key(incoming), order_key(stored)
-    return a[0] == b[0] and a[1] < b[1]
+    a, b = _span(incoming, tz), _span(stored, tz)
+    if a is None or b is None:
+        a_key, b_key = order_key(incoming), order_key(stored)
+        return a_key[0] == b_key[0] and a_key[1] < b_key[1]
+    return a[1] < b[0]
+
+
+def _span(value: str, tz: tzinfo | None) -> tuple[datetime, datetime] | None:
+    """Earliest and latest UTC instant a date can mean; None when it is not a date."""
+    kind, _ = order_key(value)
+    if kind != 1:
+        return None
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is not None or tz is None:
+        instant = parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        return instant, instant
+    both = sorted(parsed.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1))
+    return both[0], both[1]
 
 
 def land(conn: sa.Connection, source: str, entity: str, records: Iterable[Mapping[str, Any]], *,
          id_key: str = "id", date_key: str | None = "date_upd", run_id: str, extracted_at: datetime | None = None,
-         history: bool = False) -> LandResult:
+         history: bool = False, date_tz: tzinfo | None = None) -> LandResult:
     """Store raw records in ``landing_records`` on ``conn`` (the caller commits); see the module docstring."""
     extracted_at = extracted_at or utcnow()
     batch: dict[str, dict[str, Any]] = {}
@@ -99,7 +124,7 @@ def land(conn: sa.Connection, source: str, entity: str, records: Iterable[Mappin
         elif previous[0] == row["payload_sha1"]:
             unchanged += 1
             continue
-        elif _older(row["date_upd"], previous[1]):
+        elif _older(row["date_upd"], previous[1], date_tz):
             stale += 1
             continue
         else:

@@ -526,6 +526,18 @@ watermarks = sa.Table(
     comment="Highest cursor value committed per source entity; only moves forward, in the batch's transaction.",
 )
 
+extract_checkpoints = sa.Table(
+    "extract_checkpoints", METADATA,
+    sa.Column("source", sa.String(50), primary_key=True),
+    sa.Column("entity", sa.String(50), primary_key=True),
+    sa.Column("window_since", sa.String(40), comment="UTC; NULL = from the beginning"),
+    sa.Column("window_until", sa.String(40), nullable=False, comment="UTC"),
+    sa.Column("position", sa.String(200), comment="after what the window resumes: an id, or LastUpdateDate|id"),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("run_id", RunId, nullable=False),
+    comment="The extraction window in progress per source entity, saved with every committed chunk.",
+)
+
 sync_ledger = sa.Table(
     "sync_ledger", METADATA,
     sa.Column("target", sa.String(50), primary_key=True),
@@ -597,7 +609,7 @@ PRESTASHOP_TABLES = (ps_orders, ps_order_lines, ps_customers, ps_addresses, ps_p
                      ps_order_payments, ps_order_slips, ps_order_carriers, ps_order_histories)
 ORACLE_TABLES = (ora_sales_orders, ora_order_lines, ora_onhand, ora_prices, ora_shipment_lines, ora_invoices,
                  ora_invoice_lines, ora_receipts, ora_accounts)
-BOOKKEEPING_TABLES = (watermarks, sync_ledger, dead_letters, run_metrics)
+BOOKKEEPING_TABLES = (watermarks, extract_checkpoints, sync_ledger, dead_letters, run_metrics)
 TABLES: dict[str, sa.Table] = {t.name: t for t in (*LANDING_TABLES, *PRESTASHOP_TABLES, *ORACLE_TABLES,
                                                    *BOOKKEEPING_TABLES)}
 """Every table, in the order the DDL files list them."""
