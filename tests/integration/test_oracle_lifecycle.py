@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import free_port
-from support.oracle_pod import Pod
+from support.oracle_pod import CRM, Pod
 from support.pg import temp_database
 from support.sandbox import run_sandbox
 
@@ -242,12 +242,15 @@ def check_lifecycle_ships_bills_pays_and_closes(pod: Pod, batch: dict) -> None:
             assert number not in invoice_of, "one invoice per order"
             invoice_of[number] = inv
     assert set(invoice_of) == set(by_number)
+    # AR bills the buying party's customer account (§1.8: BillToCustomerNumber is the account number).
+    account_numbers = {a["PartyId"]: a["AccountNumber"] for a in pod.items("/accounts", CRM)}
     for number, inv in invoice_of.items():
         o = by_number[number]
         assert sorted((x["ItemNumber"], x["Quantity"]) for x in inv["receivablesInvoiceLines"]) == sorted(
             (x["ProductNumber"], x["OrderedQuantity"]) for x in o["lines"])
         assert inv["EnteredAmount"] == pytest.approx(o["TotalAmount"])
-        assert inv["BillToCustomerNumber"] == o["BuyingPartyNumber"] and inv["PurchaseOrder"] == o["CustomerPONumber"]
+        assert inv["BillToCustomerNumber"] == account_numbers[o["BuyingPartyId"]] == inv["PayingCustomerAccount"]
+        assert (inv["BillToPartyId"], inv["PurchaseOrder"]) == (o["BuyingPartyId"], o["CustomerPONumber"])
         assert inv["TransactionDate"] >= o["CreationDate"][:10]
     # §1.8: the invoice lines filter by SalesOrder under their invoice.
     some = by_number[next(iter(invoice_of))]

@@ -215,7 +215,7 @@ class Pod:
             row, created = _create_account(conn, payload, now), True
             key = row.PartyNumber
         else:
-            row, created = _create_receipt(conn, payload, now), True
+            row, created = _create_receipt(conn, payload, now, user), True
             key = row.StandardReceiptId
         item = rest.item(conn, res, row._mapping, ctx, res.name, key)
         location = adf.item_href(ctx.base, res.name, key)
@@ -346,30 +346,51 @@ def _create_account(conn: sa.Connection, payload: Any, now: Any) -> Any:
     cols = {c.name for c in t.columns if not c.name.startswith("_")}
     values = {k: v for k, v in payload.items() if k in cols}
     stamp = clock.iso(now)
+    # Address1 and AddressLine1 name the same primary address line (the emulator's name and the CX name).
+    values["Address1"] = values["AddressLine1"] = values.get("AddressLine1") or values.get("Address1")
     values.update(PartyId=party_id, PartyNumber=str(party_id), Status=values.get("Status") or "A",
                   CreationDate=stamp, LastUpdateDate=stamp)
     conn.execute(t.insert().values(**values))
     return conn.execute(sa.select(t).where(t.c.PartyId == party_id)).one()
 
 
-def _create_receipt(conn: sa.Connection, payload: Any, now: Any) -> Any:
+def _create_receipt(conn: sa.Connection, payload: Any, now: Any, user: str) -> Any:
     required = ("ReceiptNumber", "ReceiptMethod", "BusinessUnit", "Amount", "Currency")
     if not isinstance(payload, dict):
         raise adf.AdfError(400, "The request body must be a JSON object.")
     for attr in required:
         if payload.get(attr) in (None, ""):
             raise adf.AdfError(400, f"A value is required for the attribute {attr}.", path=f"/{attr}")
+    payer = _paying_account(conn, payload.get("CustomerAccountNumber"))
     t = store.RECEIPTS
     receipt_id = store.next_ids(conn, "StandardReceiptId")[0]
     stamp = clock.iso(now)
     cols = {c.name for c in t.columns if not c.name.startswith("_")}
     values = {k: v for k, v in payload.items() if k in cols}
+    day = payload.get("ReceiptDate") or stamp[:10]
     values.update(StandardReceiptId=receipt_id, Amount=float(payload["Amount"]),
-                  UnappliedAmount=float(payload["Amount"]), State="Confirmed", Status="UNAPP",
-                  ReceiptDate=payload.get("ReceiptDate") or stamp[:10], AccountingDate=stamp[:10],
-                  CreationDate=stamp, LastUpdateDate=stamp)
+                  UnappliedAmount=float(payload["Amount"]), AccountedAmount=float(payload["Amount"]),
+                  State="Confirmed", Status="UNAPP", ReceiptDate=day, AccountingDate=stamp[:10],
+                  MaturityDate=values.get("MaturityDate") or day,
+                  RemittanceBankDepositDate=values.get("RemittanceBankDepositDate") or day,
+                  RemittanceBankAllowOverride=values.get("RemittanceBankAllowOverride") or "N",
+                  CreatedBy=user, LastUpdatedBy=user, CreationDate=stamp, LastUpdateDate=stamp)
+    if payer is not None:
+        values["CustomerName"] = payer.OrganizationName
     conn.execute(t.insert().values(**values))
     return conn.execute(sa.select(t).where(t.c.StandardReceiptId == receipt_id)).one()
+
+
+def _paying_account(conn: sa.Connection, account_number: Any) -> Any:
+    """The account a receipt names by ``CustomerAccountNumber`` (None when it names none); unknown is a 400."""
+    if account_number in (None, ""):
+        return None
+    a = store.ACCOUNTS
+    found = conn.execute(sa.select(a).where(a.c.AccountNumber == str(account_number))).first()
+    if found is None:
+        raise adf.AdfError(400, f"The value of the attribute CustomerAccountNumber isn't valid: no customer account "
+                                f"{account_number} exists.", path="/CustomerAccountNumber")
+    return found
 
 
 def _patch_plain(conn: sa.Connection, res: Resource, row: Any, payload: Any, now: Any) -> Any:

@@ -200,3 +200,24 @@ PAY_AFTER_DAYS = (1, 5)
 PRICE_CHANGES_PER_DAY = 3
 # §1.7 [VERIFY]: the REST attribute of the tracking number on shipmentLines.
 TRACKING_ATTRIBUTE = "TrackingNumber"
+
+# --------------------------------------------------------------------------------------------- documented attributes
+# Values for attributes the pod fills that the references document by name only ([VERIFY] on a pod's describe
+# and sample rows). Attributes that stay empty in this emulator (holds, agreements, credit cards, flexfield-like
+# details) are present and null, so clients that ask for them with ``fields=`` get an answer, not a 400.
+# The users the pod's own processes stamp in CreatedBy / LastUpdatedBy (Fusion ESS application ids).
+SHIPPING_PROCESS_USER = "FUSION_APPS_SCM_ESS_APPID"
+RECEIVABLES_PROCESS_USER = "FUSION_APPS_FIN_ESS_APPID"
+# itemsV2 of a plain finished good: not lot or serial controlled, stocked and shipped.
+ITEM_DEFAULTS = {
+    "ItemClass": "Root Item Class", "ApprovalStatusValue": "Approved", "LifecyclePhaseValue": "Production",
+    "UserItemTypeValue": "Finished Good", "LotControlValue": "No lot control",
+    "SerialGenerationValue": "No serial number control", "InventoryItemFlag": 1, "StockEnabledFlag": 1,
+    "ShippableFlag": 1, "BuildInWIPFlag": 0, "AssetTrackedFlag": 0,
+}
+# shipments made by the emulated warehouse: closed parcels with a standard service.
+SHIPMENT_STATUS_NAMES = {"CLOSED": "Closed"}
+SHIPPING_SERVICE_LEVEL = "Standard"
+SHIPPING_MODE = "Parcel"
+# §1.9: the remittance bank account of the receipts the pod takes itself (the value of Oracle's receipt examples).
+REMITTANCE_BANK_ACCOUNT = "10271-17621-619"

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from prestaoracle.sandbox.oracle import clock, contract, store
 from prestaoracle.sandbox.oracle.orders import STATUS_NAMES, stable_unit
+from prestaoracle.sandbox.oracle.seed import ORGANIZATION_NAMES, ORGANIZATIONS, PAYMENT_TERMS, TRANSACTION_TYPES
 
 CARRIERS = (("UPS", "1Z{n:016d}"), ("DHL Express", "JD{n:018d}"), ("La Poste Colissimo", "6A{n:011d}"))
 
@@ -75,6 +76,12 @@ def _lines(conn: sa.Connection, order: sa.Row, *statuses: str) -> list[sa.Row]:
                              .order_by(t.c.LineNumber)))
 
 
+def _customer(conn: sa.Connection, order: sa.Row) -> sa.Row:
+    """The buying party's account: shipping and AR show its name and numbers."""
+    a = store.ACCOUNTS
+    return conn.execute(sa.select(a).where(a.c.PartyId == order.BuyingPartyId)).one()
+
+
 def _available(conn: sa.Connection, sku: str, org: str) -> sa.Row | None:
     t = store.ONHAND
     return conn.execute(sa.select(t).where(t.c.ItemNumber == sku, t.c.OrganizationCode == org)).first()
@@ -117,10 +124,17 @@ def _make_shipment(conn: sa.Connection, seed: int, order: sa.Row, at: datetime, 
     shipment_id = store.next_ids(conn, "ShipmentId")[0]
     carrier, pattern = CARRIERS[int(stable_unit(seed, order.HeaderId, shipment_id, "carrier") * len(CARRIERS))]
     tracking = pattern.format(n=int(stable_unit(seed, shipment_id, "tracking") * 10**11))
+    method = f"{carrier} {contract.SHIPPING_SERVICE_LEVEL}"
+    customer = _customer(conn, order)
+    org_values = {"OrganizationCode": org, "OrganizationId": ORGANIZATIONS.get(org),
+                  "OrganizationName": ORGANIZATION_NAMES.get(org)}
     conn.execute(store.SHIPMENTS.insert().values(
-        ShipmentId=shipment_id, Shipment=str(shipment_id), OrganizationCode=org, ShipmentStatusCode="CLOSED",
-        Carrier=carrier, ShipMethod=f"{carrier} Standard", Waybill=tracking, ActualShipDate=stamp,
-        CreationDate=stamp, LastUpdateDate=stamp))
+        ShipmentId=shipment_id, DeliveryId=shipment_id, Shipment=str(shipment_id), ShipmentStatusCode="CLOSED",
+        ShipmentStatus=contract.SHIPMENT_STATUS_NAMES["CLOSED"], Carrier=carrier, ShipMethod=method,
+        ShippingMethod=method, ServiceLevel=contract.SHIPPING_SERVICE_LEVEL, ModeOfTransport=contract.SHIPPING_MODE,
+        Waybill=tracking, ActualShipDate=stamp, ActualShipDateTime=stamp, InitialPickupDate=stamp,
+        ShipToCustomer=order.BuyingPartyName, ShipToCustomerNumber=order.BuyingPartyNumber, CreationDate=stamp,
+        LastUpdateDate=stamp, **org_values))
     line_ids = store.next_ids(conn, "ShipmentLine", len(shippable))
     for (line, qty, remaining, onhand), sl_id in zip(shippable, line_ids, strict=True):
         full = qty >= remaining
@@ -133,7 +147,18 @@ def _make_shipment(conn: sa.Connection, seed: int, order: sa.Row, at: datetime, 
             RequestedQuantityUOMCode=line.OrderedUOMCode, ShippedQuantity=qty,
             BackorderedQuantity=0 if full else remaining - qty, ShipmentId=shipment_id, Shipment=str(shipment_id),
             LineStatusCode="C", LineStatus="Shipped", TrackingNumber=tracking, Carrier=carrier, ActualShipDate=stamp,
-            ScheduledShipDate=stamp, OrganizationCode=org, LastUpdateDate=stamp))
+            ScheduledShipDate=stamp, LastUpdateDate=stamp, CreationDate=stamp, **org_values,
+            OrderType=TRANSACTION_TYPES.get(order.TransactionTypeCode), SourceOrderFulfillmentLine=str(line.LineNumber),
+            ItemDescription=line.ProductDescription, SourceSubinventory=onhand.SubinventoryCode,
+            ShipmentStatusCode="CLOSED", PendingQuantity=0, PickedQuantity=qty, StagedQuantity=0,
+            CancelledQuantity=0, CustomerPONumber=order.CustomerPONumber, ShipToPartyId=order.BuyingPartyId,
+            ShipToCustomer=order.BuyingPartyName, ShipToCustomerNumber=order.BuyingPartyNumber,
+            SoldToPartyId=order.BuyingPartyId, SoldToCustomer=order.BuyingPartyName,
+            SoldToCustomerNumber=order.BuyingPartyNumber, BillToPartyId=order.BuyingPartyId,
+            BillToCustomer=order.BuyingPartyName, BillToCustomerNumber=customer.AccountNumber, ShippingMethod=method,
+            CurrencyCode=order.TransactionalCurrencyCode, UnitPrice=line.UnitListPrice,
+            SellingPrice=line.UnitSellingPrice, CreatedBy=contract.SHIPPING_PROCESS_USER,
+            LastUpdatedBy=contract.SHIPPING_PROCESS_USER))
         status = "SHIPPED" if full else "BACKORDERED"
         conn.execute(store.ORDER_LINES.update().where(store.ORDER_LINES.c.LineId == line.LineId).values(
             ShippedQuantity=(line.ShippedQuantity or 0) + qty, StatusCode=status, Status=STATUS_NAMES[status],
@@ -172,16 +197,23 @@ def _bill(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
     amount = round(sum(line.OrderedQuantity * line.UnitSellingPrice for line in lines), 2)
     ship = conn.execute(sa.select(store.SHIPMENT_LINES).where(store.SHIPMENT_LINES.c.Order == order.OrderNumber)
                         .order_by(store.SHIPMENT_LINES.c.ShipmentLine.desc())).first()
+    customer = _customer(conn, order)
+    # AR bills the customer *account* (its number), which belongs to the order's buying party.
     conn.execute(store.INVOICES.insert().values(
         CustomerTransactionId=trx_id, TransactionNumber=str(store.next_ids(conn, "TransactionNumber")[0]),
-        TransactionDate=stamp[:10], AccountingDate=stamp[:10], TransactionType="Invoice",
+        TransactionDate=stamp[:10], AccountingDate=stamp[:10], BillingDate=stamp[:10], TransactionType="Invoice",
         TransactionSource="Distributed Order Orchestration", BusinessUnit=order.BusinessUnitName,
-        BillToCustomerNumber=order.BuyingPartyNumber, BillToCustomerName=order.BuyingPartyName,
-        InvoiceCurrencyCode=order.TransactionalCurrencyCode, InvoiceStatus="Complete", PaymentTerms="30 Net",
-        DueDate=(at + timedelta(days=30)).strftime("%Y-%m-%d"), EnteredAmount=amount, InvoiceBalanceAmount=amount,
+        BillToCustomerNumber=customer.AccountNumber, BillToCustomerName=order.BuyingPartyName,
+        BillToPartyId=order.BuyingPartyId, SoldToPartyNumber=order.BuyingPartyNumber,
+        ShipToCustomerName=order.BuyingPartyName, ShipToCustomerNumber=customer.AccountNumber,
+        PayingCustomerName=order.BuyingPartyName, PayingCustomerAccount=customer.AccountNumber,
+        DefaultTaxationCountry=customer.Country, InvoiceCurrencyCode=order.TransactionalCurrencyCode,
+        InvoiceStatus="Complete", PaymentTerms=PAYMENT_TERMS, DueDate=(at + timedelta(days=30)).strftime("%Y-%m-%d"),
+        EnteredAmount=amount, InvoiceBalanceAmount=amount, FreightAmount=0, Prepayment="N", Intercompany="N",
         PurchaseOrder=order.CustomerPONumber, CrossReference=order.SourceTransactionNumber,
         ShipDate=ship.ActualShipDate if ship else None, Carrier=ship.Carrier if ship else None,
-        CreationDate=stamp, LastUpdateDate=stamp))
+        ShippingReference=ship.TrackingNumber if ship else None, CreatedBy=contract.RECEIVABLES_PROCESS_USER,
+        LastUpdatedBy=contract.RECEIVABLES_PROCESS_USER, CreationDate=stamp, LastUpdateDate=stamp))
     ids = store.next_ids(conn, "CustomerTransactionLineId", len(lines))
     conn.execute(store.INVOICE_LINES.insert(), [{
         "CustomerTransactionLineId": line_id, "CustomerTransactionId": trx_id, "LineNumber": n,
@@ -203,21 +235,26 @@ def _pay(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
     """A standard receipt for the invoice's balance; applied, it closes the order."""
     stamp = clock.iso(at)
     inv = conn.execute(sa.select(store.INVOICES).where(store.INVOICES.c.CrossReference == order.SourceTransactionNumber,
-                                                       store.INVOICES.c.BillToCustomerNumber == order.BuyingPartyNumber)
+                                                       store.INVOICES.c.BillToPartyId == order.BuyingPartyId)
                        .order_by(store.INVOICES.c.CustomerTransactionId.desc())).first()
     if inv is not None and inv.InvoiceBalanceAmount > 0:
         receipt_id = store.next_ids(conn, "StandardReceiptId")[0]
+        day = stamp[:10]
         conn.execute(store.RECEIPTS.insert().values(
             StandardReceiptId=receipt_id, ReceiptNumber=f"RCPT-{receipt_id}", ReceiptMethod="Manual",
             BusinessUnit=order.BusinessUnitName, Amount=inv.InvoiceBalanceAmount, Currency=inv.InvoiceCurrencyCode,
-            ReceiptDate=stamp[:10], AccountingDate=stamp[:10], State="Cleared", Status="APP",
-            CustomerAccountNumber=order.BuyingPartyNumber, CustomerSite=None, UnappliedAmount=0,
-            _AppliedInvoiceId=inv.CustomerTransactionId, CreationDate=stamp, LastUpdateDate=stamp))
+            ReceiptDate=day, AccountingDate=day, MaturityDate=day, RemittanceBankDepositDate=day, State="Cleared",
+            Status="APP", CustomerAccountNumber=inv.PayingCustomerAccount, CustomerName=inv.PayingCustomerName,
+            CustomerSite=None, UnappliedAmount=0, AccountedAmount=inv.InvoiceBalanceAmount,
+            RemittanceBankAccountNumber=contract.REMITTANCE_BANK_ACCOUNT, RemittanceBankAllowOverride="N",
+            Comments=f"Payment of invoice {inv.TransactionNumber}", CreatedBy=contract.RECEIVABLES_PROCESS_USER,
+            LastUpdatedBy=contract.RECEIVABLES_PROCESS_USER, _AppliedInvoiceId=inv.CustomerTransactionId,
+            CreationDate=stamp, LastUpdateDate=stamp))
         conn.execute(store.INVOICES.update().where(store.INVOICES.c.CustomerTransactionId == inv.CustomerTransactionId)
                      .values(InvoiceBalanceAmount=0, LastUpdateDate=stamp))
     conn.execute(store.ORDER_LINES.update().where(store.ORDER_LINES.c.HeaderId == order.HeaderId).values(
         StatusCode="CLOSED", Status=STATUS_NAMES["CLOSED"], LastUpdateDate=stamp))
-    _set(conn, order, at, None, StatusCode="CLOSED", Status=STATUS_NAMES["CLOSED"])
+    _set(conn, order, at, None, StatusCode="CLOSED", Status=STATUS_NAMES["CLOSED"], OpenFlag=0)
 
 
 STEPS = {"ship": _ship, "interface": _interface, "bill": _bill, "pay": _pay}

@@ -16,14 +16,32 @@ import sqlalchemy as sa
 from prestaoracle.sandbox.oracle import contract, store
 from prestaoracle.sandbox.oracle.adf import AdfError
 from prestaoracle.sandbox.oracle.clock import iso
-from prestaoracle.sandbox.oracle.seed import BUSINESS_UNITS, CURRENCIES, ORGANIZATIONS, SOURCE_SYSTEMS
+from prestaoracle.sandbox.oracle.seed import (
+    BUSINESS_UNITS,
+    CURRENCIES,
+    CURRENCY_NAMES,
+    ORGANIZATION_NAMES,
+    ORGANIZATIONS,
+    PAYMENT_TERMS,
+    SOURCE_SYSTEMS,
+    TRANSACTION_TYPES,
+    UOM_NAMES,
+)
 
 HEADER_REQUIRED = ("SourceTransactionNumber", "SourceTransactionSystem", "SourceTransactionId",
                    "TransactionalCurrencyCode")
 LINE_REQUIRED = ("SourceTransactionLineId", "SourceTransactionLineNumber", "OrderedQuantity")
+# What Order Management fills from the key, the customer, the currency and the warehouse (never the caller's value).
+HEADER_DERIVED = (
+    "OrderKey", "OpenFlag", "TransactionType", "TransactionalCurrencyName", "AppliedCurrencyCode",
+    "AppliedCurrencyName", "RequestedFulfillmentOrganizationName", "BuyingPartyPersonFirstName",
+    "BuyingPartyPersonLastName", "BuyingPartyPersonMiddleName", "BuyingPartyPersonNameSuffix",
+    "BuyingPartyPersonTitle", "PricedOn", "MessageText", "TradeComplianceResultCode", "TradeComplianceResult",
+)
 HEADER_WRITABLE = {c.name for c in store.ORDERS.columns if not c.name.startswith("_")} - {
     "HeaderId", "OrderNumber", "StatusCode", "Status", "CreationDate", "LastUpdateDate", "TotalAmount",
-    "CreatedBy", "LastUpdatedBy", "SubmittedDate", "SubmittedBy", "OnHoldFlag", "CanceledFlag"}
+    "CreatedBy", "LastUpdatedBy", "SubmittedDate", "SubmittedBy", "OnHoldFlag", "CanceledFlag", *HEADER_DERIVED}
+LINE_PASSED_ON = ("PaymentTerms", "FOBPoint", "FreightTerms", "ShipmentPriority", "ShippingCarrier", "ShipSetName")
 STATUS_NAMES = {"DOO_DRAFT": "Draft", "OPEN": "Processing", "CLOSED": "Closed", "CREATED": "Created",
                 "AWAITING_SHIPPING": "Awaiting Shipping", "BACKORDERED": "Backordered", "SHIPPED": "Shipped",
                 "AWAITING_BILLING": "Awaiting Billing", "BILLED": "Billed"}
@@ -31,6 +49,27 @@ STATUS_NAMES = {"DOO_DRAFT": "Draft", "OPEN": "Processing", "CLOSED": "Closed", 
 
 def _bad(detail: str, code: str, path: str | None = None) -> AdfError:
     return AdfError(400, detail, error_code=code, path=path)
+
+
+def _flags_as_numbers(values: dict[str, Any]) -> None:
+    """Boolean attributes are stored 0/1 (the store's convention), whatever JSON form the caller used."""
+    for name, value in values.items():
+        if name.endswith("Flag") and value is not None:
+            values[name] = 1 if value in (True, "true", "Y", 1) else 0
+
+
+def _derived(system: str, source_id: str, currency: str, party: sa.Row, org: tuple[int, str] | None,
+             type_code: str, stamp: str) -> dict[str, Any]:
+    """The header attributes Order Management fills in itself on create."""
+    person = party.PartyType == "PERSON"
+    return {
+        "OrderKey": f"{system}:{source_id}", "OpenFlag": 1, "TransactionType": TRANSACTION_TYPES.get(type_code),
+        "TransactionalCurrencyName": CURRENCY_NAMES.get(currency), "AppliedCurrencyCode": currency,
+        "AppliedCurrencyName": CURRENCY_NAMES.get(currency),
+        "RequestedFulfillmentOrganizationName": ORGANIZATION_NAMES.get(org[1]) if org else None,
+        "BuyingPartyPersonFirstName": party.FirstName if person else None,
+        "BuyingPartyPersonLastName": party.LastName if person else None, "PricedOn": stamp,
+    }
 
 
 def stable_unit(seed: int | str, *parts: object) -> float:
@@ -219,13 +258,18 @@ def create(conn: sa.Connection, payload: Any, now: datetime, seed: int, user: st
     submitted = bool(payload.get("SubmittedFlag"))
     stamp = iso(now)
     values = {k: v for k, v in payload.items() if k in HEADER_WRITABLE and not isinstance(v, list | dict)}
-    for flag in ("SubmittedFlag", "FreezePriceFlag"):
-        if flag in values:
-            values[flag] = 1 if values[flag] in (True, "true", "Y", 1) else 0
+    _flags_as_numbers(values)
+    for flag in ("FreezePriceFlag", "FreezeShippingChargeFlag", "FreezeTaxFlag", "PartialShipAllowedFlag"):
+        values.setdefault(flag, 0)
+    values.setdefault("PaymentTerms", PAYMENT_TERMS)
+    values.setdefault("RequestingBusinessUnitId", bu_id)
+    values.setdefault("RequestingBusinessUnitName", bu_name)
+    type_code = payload.get("TransactionTypeCode") or "STD"
+    values.update(_derived(system, source_id, currency, party, header_org, type_code, stamp))
     values.update(
         BusinessUnitId=bu_id, BusinessUnitName=bu_name, BuyingPartyId=party.PartyId,
         BuyingPartyNumber=party.PartyNumber, BuyingPartyName=party.OrganizationName,
-        TransactionTypeCode=payload.get("TransactionTypeCode") or "STD", TotalAmount=total,
+        TransactionTypeCode=type_code, TotalAmount=total,
         RequestedFulfillmentOrganizationId=header_org[0] if header_org else None,
         RequestedFulfillmentOrganizationCode=header_org[1] if header_org else None,
         StatusCode="OPEN" if submitted else "DOO_DRAFT", LastUpdatedBy=user, LastUpdateDate=stamp,
@@ -247,7 +291,7 @@ def create(conn: sa.Connection, payload: Any, now: datetime, seed: int, user: st
         conn.execute(store.ORDERS.update().where(store.ORDERS.c.HeaderId == header_id).values(**values))
         conn.execute(store.ORDER_LINES.delete().where(store.ORDER_LINES.c.HeaderId == header_id))
         conn.execute(store.ORDER_PARTIES.delete().where(store.ORDER_PARTIES.c.HeaderId == header_id))
-    _insert_lines(conn, header_id, lines, payload, submitted, stamp)
+    _insert_lines(conn, header_id, lines, {**payload, **values}, submitted, stamp)
     _insert_parties(conn, header_id, payload, party)
     return conn.execute(sa.select(store.ORDERS).where(store.ORDERS.c.HeaderId == header_id)).one(), existing is None
 
@@ -266,8 +310,9 @@ def _schedule_first_step(seed: int, header_id: int, now: datetime) -> dict[str, 
     return {"_Step": "ship", "_NextStepAt": iso(now + timedelta(minutes=minutes))}
 
 
-def _insert_lines(conn: sa.Connection, header_id: int, lines: list[dict], payload: dict, submitted: bool,
+def _insert_lines(conn: sa.Connection, header_id: int, lines: list[dict], header: dict, submitted: bool,
                   stamp: str) -> None:
+    """The order's lines; ``header`` is the stored header (what a line does not say, it takes from there)."""
     line_ids = store.next_ids(conn, "LineId", len(lines))
     fulfill_ids = store.next_ids(conn, "FulfillLineId", len(lines))
     rows = []
@@ -286,8 +331,14 @@ def _insert_lines(conn: sa.Connection, header_id: int, lines: list[dict], payloa
             "UnitListPrice": x["list"], "UnitSellingPrice": x["price"],
             "ExtendedAmount": round(x["qty"] * x["price"], 2), "ShippedQuantity": 0, "CanceledQuantity": 0,
             "StatusCode": status, "Status": STATUS_NAMES[status],
-            "RequestedShipDate": line.get("RequestedShipDate") or payload.get("RequestedShipDate"),
+            "RequestedShipDate": line.get("RequestedShipDate") or header.get("RequestedShipDate"),
             "CreationDate": stamp, "LastUpdateDate": stamp,
+            "OrderedUOM": UOM_NAMES.get(line.get("OrderedUOMCode") or item.PrimaryUOMCode),
+            "TransactionLineType": line.get("TransactionLineType") or "Buy",
+            "TransactionLineTypeCode": line.get("TransactionLineTypeCode") or "ORA_BUY",
+            "RequestedFulfillmentOrganizationId": x["org"][0], "RequestedFulfillmentOrganizationCode": x["org"][1],
+            "RequestedFulfillmentOrganizationName": ORGANIZATION_NAMES.get(x["org"][1]),
+            **{k: line.get(k) or header.get(k) for k in LINE_PASSED_ON},
         })
     conn.execute(store.ORDER_LINES.insert(), rows)
 
@@ -321,6 +372,7 @@ def patch(conn: sa.Connection, row: sa.Row, payload: Any, now: datetime, seed: i
         raise _bad(contract.MSG_CLOSED_ORDER.format(key=key), contract.CODE_CLOSED_ORDER)
     stamp = iso(now)
     values: dict[str, Any] = {k: v for k, v in payload.items() if not isinstance(v, list | dict)}
+    _flags_as_numbers(values)
     values.update(LastUpdateDate=stamp, LastUpdatedBy=user)
     if payload.get("SubmittedFlag") in (True, "true", "Y", 1) and not row.SubmittedFlag:
         values.update(SubmittedFlag=1, SubmittedDate=stamp, SubmittedBy=user, StatusCode="OPEN", Status="Processing",

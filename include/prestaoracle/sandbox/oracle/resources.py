@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from prestaoracle.sandbox.oracle import contract, store
+from prestaoracle.sandbox.oracle import contract, orders, store
 from prestaoracle.sandbox.oracle.adf import Attr
 
 FSCM = "fscmRestApi"
@@ -22,7 +22,7 @@ def attrs_of(table: sa.Table, read_only: tuple[str, ...] = (), required: tuple[s
             continue
         if col.name.endswith("Flag"):
             kind = "boolean"
-        elif col.name.endswith("Date") or col.name == "TransactionOn":
+        elif col.name.endswith(("Date", "DateTime")) or col.name in ("TransactionOn", "PricedOn"):
             kind = "datetime"
         elif isinstance(col.type, sa.BigInteger | sa.Integer):
             kind = "integer"
@@ -75,7 +75,8 @@ SHIP_TO = _simple("shipToCustomer", FSCM, store.ORDER_PARTIES, "_Id", where=(("_
 SALES_ORDERS = Resource(
     "salesOrdersForOrderHub", FSCM, store.ORDERS, "HeaderId",
     attrs_of(store.ORDERS, read_only=("HeaderId", "OrderNumber", "StatusCode", "Status", "CreationDate",
-                                      "LastUpdateDate", "TotalAmount", *contract.ORDER_PATCH_NOT_UPDATABLE)),
+                                      "LastUpdateDate", "TotalAmount", *contract.ORDER_PATCH_NOT_UPDATABLE,
+                                      *orders.HEADER_DERIVED)),
     ("GET", "POST", "PATCH", "DELETE"),
     (
         Child("lines", LINES, "HeaderId", "HeaderId"),

@@ -30,14 +30,21 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from prestaoracle.sandbox.oracle import contract, store
+
 __all__ = [
     "BUSINESS_UNITS",
     "COUNTRY_CURRENCY",
     "CURRENCIES",
+    "CURRENCY_NAMES",
     "CUSTOMER_DIFFERENCE_KINDS",
     "LOW_CREDIT_LIMIT",
     "ORGANIZATIONS",
+    "ORGANIZATION_NAMES",
+    "PAYMENT_TERMS",
     "SOURCE_SYSTEMS",
+    "TRANSACTION_TYPES",
+    "UOM_NAMES",
     "FusionSeed",
     "seed_fusion",
     "webshop_account_for",
@@ -47,6 +54,13 @@ __all__ = [
 
 BUSINESS_UNITS: dict[int, str] = {204: "Vision Operations"}
 ORGANIZATIONS: dict[str, int] = {"M1": 207, "V1": 204}  # inventory orgs; web orders ship from M1
+ORGANIZATION_NAMES: dict[str, str] = {"M1": "Seattle Manufacturing", "V1": "Vision Operations"}  # Vision demo data
+# ISO 4217 names, as Fusion shows TransactionalCurrencyName.
+CURRENCY_NAMES: dict[str, str] = {"EUR": "Euro", "USD": "US Dollar", "GBP": "Pound Sterling", "CHF": "Swiss Franc",
+                                  "PLN": "Zloty"}
+TRANSACTION_TYPES: dict[str, str] = {"STD": "Standard Orders"}  # §1.3: TransactionTypeCode → TransactionType
+UOM_NAMES: dict[str, str] = {"Ea": "Each"}
+PAYMENT_TERMS = "30 Net"
 SHIP_FROM_ORG = "M1"
 SOURCE_SYSTEMS: tuple[str, ...] = ("PSHOP", "LEG", "GPR", "OPS")
 SHOP_SOURCE_SYSTEM = "PSHOP"
@@ -217,8 +231,8 @@ def _items(seed: int, shop: dict[str, list[dict]], now: datetime, diff: dict[str
         items.append({
             "ItemId": item_id, "ItemNumber": sku, "ItemDescription": description, "OrganizationId": org_id,
             "OrganizationCode": org_code, "ItemStatusValue": "Inactive" if sku in inactive_set else "Active",
-            "PrimaryUOMCode": "Ea", "CustomerOrderEnabledFlag": 1, "CreationDate": _iso(created),
-            "LastUpdateDate": _iso(updated),
+            "PrimaryUOMCode": "Ea", "PrimaryUOMValue": UOM_NAMES["Ea"], "CustomerOrderEnabledFlag": 1,
+            "CreationDate": _iso(created), "LastUpdateDate": _iso(updated), **contract.ITEM_DEFAULTS,
         })
         onhand.append({
             "_Id": len(onhand) + 1, "OrganizationId": org_id, "OrganizationCode": org_code,
@@ -319,6 +333,7 @@ def _account(ids: _Ids, **values: Any) -> dict:
     ))
     row.update(ids.next())
     row.update(values)
+    row["AddressLine1"] = row["Address1"]  # the CX name of the same primary address line
     return row
 
 
@@ -464,6 +479,8 @@ def _accounts(seed: int, shop: dict[str, list[dict]], now: datetime, diff: dict[
             for kind in kinds:
                 _apply_kind(rng, kind, row)
         row["OrganizationName"] = f"{row['FirstName']} {row['LastName']}".strip()  # the party name Oracle shows
+        row.update(AddressLine1=row["Address1"], PrimaryContactName=row["OrganizationName"],
+                   PrimaryContactEmail=row["EmailAddress"], PrimaryContactPhone=row["PhoneNumber"])
         if cid in referenced:
             row["SourceSystem"], row["SourceSystemReferenceValue"] = SHOP_SOURCE_SYSTEM, str(cid)
             diff["customer_references"][cid] = row["PartyId"]
@@ -488,4 +505,15 @@ def seed_fusion(shop_rows: dict[str, list[dict]], seed: int, now: datetime) -> F
     rows["fusion_accounts"] = _accounts(seed, shop_rows, moment, differences)
     ordered_keys = ("missing_skus", "inactive_skus", "onhand", "prices", "customers", "customer_references",
                     "low_credit", "inactive_accounts", "webshop_accounts", "other_accounts")
-    return FusionSeed(rows={t: rows[t] for t in TABLES}, differences={k: differences[k] for k in ordered_keys})
+    return FusionSeed(rows={t: _table_rows(t, rows[t]) for t in TABLES},
+                      differences={k: differences[k] for k in ordered_keys})
+
+
+def _table_rows(name: str, rows: list[dict]) -> list[dict]:
+    """Rows with every column of the store's table in its order (documented attributes left unset are null)."""
+    columns = [c.name for c in store.METADATA.tables[name].columns]
+    for row in rows:
+        unknown = set(row) - set(columns)
+        if unknown:
+            raise ValueError(f"{name} has no columns {sorted(unknown)}")
+    return [{c: row.get(c) for c in columns} for row in rows]

@@ -29,6 +29,11 @@ def _c(name: str, type_: Any, pk: bool = False) -> sa.Column:
     return sa.Column(name, type_(), primary_key=pk, autoincrement=False, nullable=not pk)
 
 
+def _many(type_: Any, names: str) -> list[sa.Column]:
+    """Columns of one type from a space-separated list: the documented attributes most rows leave empty."""
+    return [_c(name, type_) for name in names.split()]
+
+
 ORDERS = _t(
     "fusion_orders",
     _c("HeaderId", INT, pk=True), _c("OrderNumber", S), _c("SourceTransactionNumber", S),
@@ -40,6 +45,28 @@ ORDERS = _t(
     _c("SubmittedFlag", INT), _c("StatusCode", S), _c("Status", S), _c("OnHoldFlag", INT), _c("CanceledFlag", INT),
     _c("TotalAmount", N), _c("CreatedBy", S), _c("CreationDate", D), _c("LastUpdatedBy", S),
     _c("LastUpdateDate", D), _c("SubmittedDate", D), _c("SubmittedBy", S),
+    # The rest of the header Order Management documents (GET .../salesOrdersForOrderHub/describe on a pod).
+    *_many(S, "BuyingPartyPersonFirstName BuyingPartyPersonLastName BuyingPartyPersonMiddleName "
+              "BuyingPartyPersonNameSuffix BuyingPartyPersonTitle BuyingPartyContactName BuyingPartyContactNumber "
+              "BuyingPartyContactFirstName BuyingPartyContactLastName BuyingPartyContactMiddleName "
+              "BuyingPartyContactNameSuffix BuyingPartyContactTitle TransactionType PackingInstructions "
+              "ShippingInstructions ShipmentPriorityCode ShipmentPriority ShippingCarrier ShippingServiceLevelCode "
+              "ShippingServiceLevel ShippingModeCode ShippingMode FOBPointCode FOBPoint DemandClassCode DemandClass "
+              "FreightTermsCode FreightTerms RequestedFulfillmentOrganizationName SupplierName PaymentTerms "
+              "Salesperson TransactionalCurrencyName AppliedCurrencyCode AppliedCurrencyName CurrencyConversionType "
+              "PricingSegmentCode PricingSegment PricingStrategyName SegmentExplanationMessageName "
+              "PricingSegmentExplanation StrategyExplanationMessageName PricingStrategyExplanation SalesChannelCode "
+              "SalesChannel Comments CancelReasonCode CancelReason RequestingBusinessUnitName RequestingLegalEntity "
+              "TransactionDocumentTypeCode RevisionSourceSystem TradeComplianceResultCode TradeComplianceResult "
+              "OrigSystemDocumentReference OrderKey SupplierSiteName MessageText AgreementNumber"),
+    *_many(INT, "BuyingPartyContactId PreferredSoldToContactPointId ShippingCarrierId SupplierId SupplierSiteId "
+                "PaymentTermsCode SalespersonId PricingStrategyId RequestingBusinessUnitId RequestingLegalEntityId "
+                "AgreementHeaderId AgreementVersionNumber"),
+    *_many(N, "CurrencyConversionRate"),
+    *_many(D, "RequestedArrivalDate LatestAcceptableShipDate LatestAcceptableArrivalDate EarliestAcceptableShipDate "
+              "CurrencyConversionDate RequestedCancelDate PricedOn"),
+    *_many(INT, "SubstituteAllowedFlag ShipsetFlag PartialShipAllowedFlag AllowCurrencyOverrideFlag "
+                "FreezeShippingChargeFlag FreezeTaxFlag PreCreditCheckedFlag OpenFlag"),
     # The lifecycle's own bookkeeping: which step comes next, and when on the sandbox clock.
     _c("_Step", S), _c("_NextStepAt", D),
     indexes=(("LastUpdateDate",), ("StatusCode",), ("OrderNumber",), ("_NextStepAt",)),
@@ -58,6 +85,10 @@ ORDER_LINES = _t(
     _c("ShippedQuantity", N), _c("CanceledQuantity", N), _c("StatusCode", S), _c("Status", S),
     _c("RequestedShipDate", D), _c("ScheduleShipDate", D), _c("ActualShipDate", D), _c("CreationDate", D),
     _c("LastUpdateDate", D),
+    *_many(S, "OrderedUOM TransactionLineType TransactionLineTypeCode RequestedFulfillmentOrganizationCode "
+              "RequestedFulfillmentOrganizationName PaymentTerms FOBPoint FreightTerms ShipmentPriority "
+              "ShippingCarrier ShipSetName"),
+    _c("RequestedFulfillmentOrganizationId", INT),
     indexes=(("HeaderId",), ("StatusCode",)),
 )
 
@@ -77,6 +108,9 @@ ACCOUNTS = _t(
     _c("City", S), _c("PostalCode", S), _c("Country", S), _c("CustomerAccountId", INT), _c("AccountNumber", S),
     _c("SiteUseId", INT), _c("CurrencyCode", S), _c("CreditLimit", N), _c("Status", S), _c("SourceSystem", S),
     _c("SourceSystemReferenceValue", S), _c("CreationDate", D), _c("LastUpdateDate", D),
+    # The CX names of the primary address and contact, which CX clients ask for.
+    *_many(S, "AddressLine1 AddressLine2 AddressLine3 Province County OwnerPartyNumber PrimaryContactPartyNumber "
+              "PrimaryContactName PrimaryContactEmail PrimaryContactPhone"),
     indexes=(("PartyNumber",), ("EmailAddress",), ("LastUpdateDate",)),
 )
 
@@ -85,6 +119,9 @@ ITEMS = _t(
     _c("ItemId", INT, pk=True), _c("ItemNumber", S), _c("ItemDescription", S), _c("OrganizationId", INT),
     _c("OrganizationCode", S), _c("ItemStatusValue", S), _c("PrimaryUOMCode", S),
     _c("CustomerOrderEnabledFlag", INT), _c("CreationDate", D), _c("LastUpdateDate", D),
+    *_many(S, "ItemClass ApprovalStatusValue LifecyclePhaseValue UserItemTypeValue PrimaryUOMValue SecondaryUOMValue "
+              "LotControlValue SerialGenerationValue"),
+    *_many(INT, "InventoryItemFlag StockEnabledFlag ShippableFlag BuildInWIPFlag AssetTrackedFlag"),
     indexes=(("ItemNumber",),),
 )
 
@@ -94,6 +131,7 @@ ONHAND = _t(
     _c("ItemNumber", S), _c("ItemDescription", S), _c("Revision", S), _c("SubinventoryCode", S),
     _c("SummaryLevel", S), _c("PrimaryUOMCode", S), _c("PrimaryQuantity", N), _c("_Reserved", N),
     _c("LastUpdateDate", D),
+    *_many(S, "SubinventoryGroup SecondaryUOMCode Locator LotNumber SerialNumber"), _c("SecondaryQuantity", N),
     indexes=(("ItemNumber", "OrganizationCode"),),
 )
 
@@ -126,6 +164,12 @@ SHIPMENTS = _t(
     _c("ShipmentId", INT, pk=True), _c("Shipment", S), _c("OrganizationCode", S), _c("ShipmentStatusCode", S),
     _c("Carrier", S), _c("ShipMethod", S), _c("Waybill", S), _c("ActualShipDate", D), _c("CreationDate", D),
     _c("LastUpdateDate", D),
+    *_many(INT, "DeliveryId OrganizationId"),
+    *_many(S, "ShipmentDescription ShipmentStatus OrganizationName ShippingMethod ServiceLevel ModeOfTransport "
+              "BillOfLading WeightUOMCode VolumeUOMCode ShipToCustomer ShipToCustomerNumber ShipToLocation "
+              "OpenExceptionSeverity"),
+    *_many(N, "GrossWeight NetWeight Volume"),
+    *_many(D, "InitialPickupDate ActualDeliveryDate ActualShipDateTime"),
 )
 
 SHIPMENT_LINES = _t(
@@ -137,6 +181,15 @@ SHIPMENT_LINES = _t(
     _c("BackorderedQuantity", N), _c("ShipmentId", INT), _c("Shipment", S), _c("LineStatusCode", S),
     _c("LineStatus", S), _c("TrackingNumber", S), _c("Carrier", S), _c("ActualShipDate", D),
     _c("ScheduledShipDate", D), _c("OrganizationCode", S), _c("LastUpdateDate", D),
+    *_many(S, "OrderType SourceOrderFulfillmentLine ItemDescription Revision OrganizationName SourceSubinventory "
+              "DestinationOrganizationCode DestinationSubinventory ShipmentStatusCode IntegrationStatusCode "
+              "IntegrationStatus CustomerPONumber ShipToCustomer ShipToCustomerNumber SoldToCustomer "
+              "SoldToCustomerNumber BillToCustomer BillToCustomerNumber ShippingMethod CurrencyCode CreatedBy "
+              "LastUpdatedBy"),
+    *_many(INT, "OrganizationId ShipToPartyId SoldToPartyId BillToPartyId"),
+    *_many(N, "PendingQuantity PickedQuantity StagedQuantity DeliveredQuantity CancelledQuantity UnitPrice "
+              "SellingPrice"),
+    _c("CreationDate", D),
     indexes=(("Order",), ("SourceOrder",), ("LastUpdateDate",)),
 )
 
@@ -148,6 +201,19 @@ INVOICES = _t(
     _c("InvoiceStatus", S), _c("PaymentTerms", S), _c("DueDate", D), _c("EnteredAmount", N),
     _c("InvoiceBalanceAmount", N), _c("PurchaseOrder", S), _c("CrossReference", S), _c("ShipDate", D),
     _c("Carrier", S), _c("CreationDate", D), _c("LastUpdateDate", D),
+    *_many(S, "DocumentNumber SpecialInstructions BillToSite Comments InternalNotes LegalEntityIdentifier "
+              "ConversionRateType PurchaseOrderRevision FirstPartyRegistrationNumber ThirdPartyRegistrationNumber "
+              "InvoicingRule ShipToCustomerName ShipToCustomerNumber ShipToSite PayingCustomerName PayingCustomerSite "
+              "ShippingReference BillToContact ShipToContact PrintOption CreatedBy LastUpdatedBy PayingCustomerAccount "
+              "SoldToPartyNumber RemitToAddress DefaultTaxationCountry Prepayment Intercompany "
+              "DocumentFiscalClassification BankAccountNumber CreditCardAuthorizationRequestIdentifier "
+              "CreditCardIssuerCode CreditCardTokenNumber CreditCardVoiceAuthorizationCode CreditCardErrorCode "
+              "CreditCardErrorText CardHolderLastName CardHolderFirstName ReceiptMethod SalesPersonNumber "
+              "StructuredPaymentReference InvoicePrinted DeliveryMethod Email AllowCompletion "
+              "ControlCompletionReason"),
+    _c("BillToPartyId", INT), *_many(N, "ConversionRate FreightAmount"),
+    *_many(D, "ConversionDate PurchaseOrderDate BillingDate LastPrintDate OriginalPrintDate "
+              "CreditCardExpirationDate"),
     indexes=(("LastUpdateDate",), ("PurchaseOrder",)),
 )
 
@@ -165,6 +231,13 @@ RECEIPTS = _t(
     _c("Amount", N), _c("Currency", S), _c("ReceiptDate", D), _c("AccountingDate", D), _c("State", S),
     _c("Status", S), _c("CustomerAccountNumber", S), _c("CustomerSite", S), _c("UnappliedAmount", N),
     _c("_AppliedInvoiceId", INT), _c("CreationDate", D), _c("LastUpdateDate", D),
+    *_many(S, "ConversionRateType RemittanceBankName RemittanceBankBranch RemittanceBankAccountNumber "
+              "RemittanceBankAllowOverride CustomerName TaxpayerIdentificationNumber CustomerBank CustomerBankBranch "
+              "CustomerBankAccountNumber ReceiptAtRisk ReceivablesSpecialist Comments CreditCardTokenNumber "
+              "CreditCardAuthorizationRequestIdentifier CardHolderFirstName CardHolderLastName CreditCardIssuerCode "
+              "VoiceAuthorizationCode CreatedBy LastUpdatedBy"),
+    _c("DocumentNumber", INT), *_many(N, "ConversionRate AccountedAmount"),
+    *_many(D, "ConversionDate RemittanceBankDepositDate MaturityDate PostmarkDate CreditCardExpirationDate"),
     indexes=(("LastUpdateDate",),),
 )
 
