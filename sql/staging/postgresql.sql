@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema at Alembic revision 0002 (postgresql).
+-- Staging schema at Alembic revision 0003 (postgresql).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -76,16 +76,22 @@ CREATE TABLE ps_orders (
 	date_add TIMESTAMP WITHOUT TIME ZONE,
 	date_upd TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_orders PRIMARY KEY (id_order)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_orders PRIMARY KEY (id_order),
+	CONSTRAINT ck_ps_orders_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_orders_current_state ON ps_orders (current_state);
 
 CREATE INDEX ix_ps_orders_date_upd ON ps_orders (date_upd);
 
+CREATE INDEX ix_ps_orders_dq_status ON ps_orders (dq_status);
+
 CREATE INDEX ix_ps_orders_id_customer ON ps_orders (id_customer);
 
 CREATE INDEX ix_ps_orders_reference ON ps_orders (reference);
+
+COMMENT ON COLUMN ps_orders.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ps_order_lines (
 	id_order_detail BIGINT NOT NULL,
@@ -110,12 +116,18 @@ CREATE TABLE ps_order_lines (
 	tax_rate NUMERIC(10, 3),
 	id_warehouse INTEGER,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_order_lines PRIMARY KEY (id_order_detail)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_order_lines PRIMARY KEY (id_order_detail),
+	CONSTRAINT ck_ps_order_lines_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ps_order_lines_dq_status ON ps_order_lines (dq_status);
 
 CREATE INDEX ix_ps_order_lines_id_order ON ps_order_lines (id_order);
 
 CREATE INDEX ix_ps_order_lines_sku ON ps_order_lines (sku);
+
+COMMENT ON COLUMN ps_order_lines.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ps_customers (
 	id_customer BIGINT NOT NULL,
@@ -136,13 +148,22 @@ CREATE TABLE ps_customers (
 	deleted BOOLEAN,
 	date_add TIMESTAMP WITHOUT TIME ZONE,
 	date_upd TIMESTAMP WITHOUT TIME ZONE,
+	cost_center VARCHAR(50),
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_customers PRIMARY KEY (id_customer)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_customers PRIMARY KEY (id_customer),
+	CONSTRAINT ck_ps_customers_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_customers_date_upd ON ps_customers (date_upd);
 
+CREATE INDEX ix_ps_customers_dq_status ON ps_customers (dq_status);
+
 CREATE INDEX ix_ps_customers_email ON ps_customers (email);
+
+COMMENT ON COLUMN ps_customers.cost_center IS 'enriched by the mapping from the customer group';
+
+COMMENT ON COLUMN ps_customers.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ps_addresses (
 	id_address BIGINT NOT NULL,
@@ -167,12 +188,18 @@ CREATE TABLE ps_addresses (
 	date_add TIMESTAMP WITHOUT TIME ZONE,
 	date_upd TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_addresses PRIMARY KEY (id_address)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_addresses PRIMARY KEY (id_address),
+	CONSTRAINT ck_ps_addresses_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_addresses_date_upd ON ps_addresses (date_upd);
 
+CREATE INDEX ix_ps_addresses_dq_status ON ps_addresses (dq_status);
+
 CREATE INDEX ix_ps_addresses_id_customer ON ps_addresses (id_customer);
+
+COMMENT ON COLUMN ps_addresses.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ps_products (
 	id_product BIGINT NOT NULL,
@@ -188,12 +215,18 @@ CREATE TABLE ps_products (
 	date_add TIMESTAMP WITHOUT TIME ZONE,
 	date_upd TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_products PRIMARY KEY (id_product)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_products PRIMARY KEY (id_product),
+	CONSTRAINT ck_ps_products_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_products_date_upd ON ps_products (date_upd);
 
+CREATE INDEX ix_ps_products_dq_status ON ps_products (dq_status);
+
 CREATE INDEX ix_ps_products_sku ON ps_products (sku);
+
+COMMENT ON COLUMN ps_products.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ps_combinations (
 	id_product_attribute BIGINT NOT NULL,
@@ -205,14 +238,20 @@ CREATE TABLE ps_combinations (
 	minimal_quantity INTEGER,
 	default_on BOOLEAN,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_combinations PRIMARY KEY (id_product_attribute)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_combinations PRIMARY KEY (id_product_attribute),
+	CONSTRAINT ck_ps_combinations_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ps_combinations_dq_status ON ps_combinations (dq_status);
 
 CREATE INDEX ix_ps_combinations_id_product ON ps_combinations (id_product);
 
 CREATE INDEX ix_ps_combinations_sku ON ps_combinations (sku);
 
 COMMENT ON COLUMN ps_combinations.price IS 'price impact over the product price (can be negative)';
+
+COMMENT ON COLUMN ps_combinations.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ps_stock (
 	id_stock_available BIGINT NOT NULL,
@@ -225,12 +264,18 @@ CREATE TABLE ps_stock (
 	depends_on_stock BOOLEAN,
 	out_of_stock INTEGER,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_stock PRIMARY KEY (id_stock_available)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_stock PRIMARY KEY (id_stock_available),
+	CONSTRAINT ck_ps_stock_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ps_stock_dq_status ON ps_stock (dq_status);
 
 CREATE INDEX ix_ps_stock_id_product_id_product_attribute ON ps_stock (id_product, id_product_attribute);
 
 CREATE INDEX ix_ps_stock_sku ON ps_stock (sku);
+
+COMMENT ON COLUMN ps_stock.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ps_order_payments (
 	id_order_payment BIGINT NOT NULL,
@@ -245,14 +290,20 @@ CREATE TABLE ps_order_payments (
 	card_last4 VARCHAR(4),
 	date_add TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_order_payments PRIMARY KEY (id_order_payment)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_order_payments PRIMARY KEY (id_order_payment),
+	CONSTRAINT ck_ps_order_payments_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_order_payments_date_add ON ps_order_payments (date_add);
 
+CREATE INDEX ix_ps_order_payments_dq_status ON ps_order_payments (dq_status);
+
 CREATE INDEX ix_ps_order_payments_order_reference ON ps_order_payments (order_reference);
 
 COMMENT ON COLUMN ps_order_payments.card_last4 IS 'never the full card number';
+
+COMMENT ON COLUMN ps_order_payments.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ps_order_slips (
 	id_order_slip BIGINT NOT NULL,
@@ -271,12 +322,18 @@ CREATE TABLE ps_order_slips (
 	date_add TIMESTAMP WITHOUT TIME ZONE,
 	date_upd TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_order_slips PRIMARY KEY (id_order_slip)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_order_slips PRIMARY KEY (id_order_slip),
+	CONSTRAINT ck_ps_order_slips_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_order_slips_date_upd ON ps_order_slips (date_upd);
 
+CREATE INDEX ix_ps_order_slips_dq_status ON ps_order_slips (dq_status);
+
 CREATE INDEX ix_ps_order_slips_id_order ON ps_order_slips (id_order);
+
+COMMENT ON COLUMN ps_order_slips.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ps_order_carriers (
 	id_order_carrier BIGINT NOT NULL,
@@ -289,10 +346,16 @@ CREATE TABLE ps_order_carriers (
 	tracking_number VARCHAR(64),
 	date_add TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_order_carriers PRIMARY KEY (id_order_carrier)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_order_carriers PRIMARY KEY (id_order_carrier),
+	CONSTRAINT ck_ps_order_carriers_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
+CREATE INDEX ix_ps_order_carriers_dq_status ON ps_order_carriers (dq_status);
+
 CREATE INDEX ix_ps_order_carriers_id_order ON ps_order_carriers (id_order);
+
+COMMENT ON COLUMN ps_order_carriers.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ps_order_histories (
 	id_order_history BIGINT NOT NULL,
@@ -301,10 +364,16 @@ CREATE TABLE ps_order_histories (
 	id_employee INTEGER,
 	date_add TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_order_histories PRIMARY KEY (id_order_history)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_order_histories PRIMARY KEY (id_order_history),
+	CONSTRAINT ck_ps_order_histories_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
+CREATE INDEX ix_ps_order_histories_dq_status ON ps_order_histories (dq_status);
+
 CREATE INDEX ix_ps_order_histories_id_order_date_add ON ps_order_histories (id_order, date_add);
+
+COMMENT ON COLUMN ps_order_histories.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ora_sales_orders (
 	header_id BIGINT NOT NULL,
@@ -322,8 +391,12 @@ CREATE TABLE ora_sales_orders (
 	ordered_at TIMESTAMP WITHOUT TIME ZONE,
 	last_update TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_sales_orders PRIMARY KEY (header_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_sales_orders PRIMARY KEY (header_id),
+	CONSTRAINT ck_ora_sales_orders_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_sales_orders_dq_status ON ora_sales_orders (dq_status);
 
 CREATE INDEX ix_ora_sales_orders_last_update ON ora_sales_orders (last_update);
 
@@ -336,6 +409,8 @@ COMMENT ON COLUMN ora_sales_orders.source_system IS 'Fusion SourceTransactionSys
 COMMENT ON COLUMN ora_sales_orders.source_id IS 'Fusion SourceTransactionId / EBS ORIG_SYS_DOCUMENT_REF';
 
 COMMENT ON COLUMN ora_sales_orders.source_number IS 'Fusion SourceTransactionNumber (the shop reference)';
+
+COMMENT ON COLUMN ora_sales_orders.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ora_order_lines (
 	line_id BIGINT NOT NULL,
@@ -353,12 +428,18 @@ CREATE TABLE ora_order_lines (
 	status_code VARCHAR(30),
 	last_update TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_order_lines PRIMARY KEY (line_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_order_lines PRIMARY KEY (line_id),
+	CONSTRAINT ck_ora_order_lines_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_order_lines_dq_status ON ora_order_lines (dq_status);
 
 CREATE INDEX ix_ora_order_lines_header_id ON ora_order_lines (header_id);
 
 CREATE INDEX ix_ora_order_lines_sku ON ora_order_lines (sku);
+
+COMMENT ON COLUMN ora_order_lines.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ora_onhand (
 	org VARCHAR(18) NOT NULL,
@@ -368,14 +449,20 @@ CREATE TABLE ora_onhand (
 	uom VARCHAR(25),
 	last_update TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_onhand PRIMARY KEY (org, sku)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_onhand PRIMARY KEY (org, sku),
+	CONSTRAINT ck_ora_onhand_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_onhand_dq_status ON ora_onhand (dq_status);
 
 CREATE INDEX ix_ora_onhand_sku ON ora_onhand (sku);
 
 COMMENT ON COLUMN ora_onhand.quantity IS 'on hand';
 
 COMMENT ON COLUMN ora_onhand.available IS 'available to reserve, when the source gives it';
+
+COMMENT ON COLUMN ora_onhand.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ora_prices (
 	price_list VARCHAR(240) NOT NULL,
@@ -388,12 +475,18 @@ CREATE TABLE ora_prices (
 	end_date TIMESTAMP WITHOUT TIME ZONE,
 	last_update TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_prices PRIMARY KEY (price_list, currency, sku)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_prices PRIMARY KEY (price_list, currency, sku),
+	CONSTRAINT ck_ora_prices_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_prices_dq_status ON ora_prices (dq_status);
 
 CREATE INDEX ix_ora_prices_last_update ON ora_prices (last_update);
 
 CREATE INDEX ix_ora_prices_sku ON ora_prices (sku);
+
+COMMENT ON COLUMN ora_prices.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ora_shipment_lines (
 	shipment_line_id BIGINT NOT NULL,
@@ -410,8 +503,12 @@ CREATE TABLE ora_shipment_lines (
 	ship_date TIMESTAMP WITHOUT TIME ZONE,
 	last_update TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_shipment_lines PRIMARY KEY (shipment_line_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_shipment_lines PRIMARY KEY (shipment_line_id),
+	CONSTRAINT ck_ora_shipment_lines_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_shipment_lines_dq_status ON ora_shipment_lines (dq_status);
 
 CREATE INDEX ix_ora_shipment_lines_last_update ON ora_shipment_lines (last_update);
 
@@ -420,6 +517,8 @@ CREATE INDEX ix_ora_shipment_lines_order_number ON ora_shipment_lines (order_num
 CREATE INDEX ix_ora_shipment_lines_source_order ON ora_shipment_lines (source_order);
 
 COMMENT ON COLUMN ora_shipment_lines.source_order IS 'the source order number/reference the order was created with';
+
+COMMENT ON COLUMN ora_shipment_lines.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ora_invoices (
 	customer_trx_id BIGINT NOT NULL,
@@ -435,8 +534,12 @@ CREATE TABLE ora_invoices (
 	sales_order VARCHAR(50),
 	last_update TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_invoices PRIMARY KEY (customer_trx_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_invoices PRIMARY KEY (customer_trx_id),
+	CONSTRAINT ck_ora_invoices_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_invoices_dq_status ON ora_invoices (dq_status);
 
 CREATE INDEX ix_ora_invoices_purchase_order ON ora_invoices (purchase_order);
 
@@ -445,6 +548,8 @@ CREATE INDEX ix_ora_invoices_sales_order ON ora_invoices (sales_order);
 CREATE INDEX ix_ora_invoices_transaction_number ON ora_invoices (transaction_number);
 
 COMMENT ON COLUMN ora_invoices.sales_order IS 'sales order number when the invoice names one';
+
+COMMENT ON COLUMN ora_invoices.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ora_invoice_lines (
 	customer_trx_line_id BIGINT NOT NULL,
@@ -458,12 +563,18 @@ CREATE TABLE ora_invoice_lines (
 	sales_order VARCHAR(50),
 	sales_order_line VARCHAR(50),
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_invoice_lines PRIMARY KEY (customer_trx_line_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_invoice_lines PRIMARY KEY (customer_trx_line_id),
+	CONSTRAINT ck_ora_invoice_lines_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ora_invoice_lines_customer_trx_id ON ora_invoice_lines (customer_trx_id);
 
+CREATE INDEX ix_ora_invoice_lines_dq_status ON ora_invoice_lines (dq_status);
+
 CREATE INDEX ix_ora_invoice_lines_sales_order ON ora_invoice_lines (sales_order);
+
+COMMENT ON COLUMN ora_invoice_lines.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ora_receipts (
 	cash_receipt_id BIGINT NOT NULL,
@@ -478,14 +589,20 @@ CREATE TABLE ora_receipts (
 	reference VARCHAR(150),
 	last_update TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_receipts PRIMARY KEY (cash_receipt_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_receipts PRIMARY KEY (cash_receipt_id),
+	CONSTRAINT ck_ora_receipts_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_receipts_dq_status ON ora_receipts (dq_status);
 
 CREATE INDEX ix_ora_receipts_receipt_date ON ora_receipts (receipt_date);
 
 CREATE INDEX ix_ora_receipts_receipt_number ON ora_receipts (receipt_number);
 
 COMMENT ON COLUMN ora_receipts.reference IS 'what the receipt was created from (e.g. the shop payment)';
+
+COMMENT ON COLUMN ora_receipts.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
 CREATE TABLE ora_accounts (
 	cust_account_id BIGINT NOT NULL,
@@ -500,16 +617,68 @@ CREATE TABLE ora_accounts (
 	source_ref VARCHAR(255),
 	last_update TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_accounts PRIMARY KEY (cust_account_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_accounts PRIMARY KEY (cust_account_id),
+	CONSTRAINT ck_ora_accounts_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ora_accounts_account_number ON ora_accounts (account_number);
+
+CREATE INDEX ix_ora_accounts_dq_status ON ora_accounts (dq_status);
 
 CREATE INDEX ix_ora_accounts_email ON ora_accounts (email);
 
 CREATE INDEX ix_ora_accounts_source_system_source_ref ON ora_accounts (source_system, source_ref);
 
 COMMENT ON COLUMN ora_accounts.source_ref IS 'the source system''s own id (e.g. the shop id_customer)';
+
+COMMENT ON COLUMN ora_accounts.dq_status IS 'pending until the data-quality gate says passed or quarantined';
+
+CREATE TABLE xref (
+	system VARCHAR(50) NOT NULL,
+	entity VARCHAR(50) NOT NULL,
+	external_id VARCHAR(200) NOT NULL,
+	target VARCHAR(50) NOT NULL,
+	target_id VARCHAR(200) NOT NULL,
+	note VARCHAR(200),
+	updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_xref PRIMARY KEY (system, entity, external_id, target),
+	CONSTRAINT uq_xref_system_entity_target_target_id UNIQUE (system, entity, target, target_id)
+);
+
+COMMENT ON TABLE xref IS 'Binder: one external id <-> one target id per (system, entity, target), unique both ways.';
+
+COMMENT ON COLUMN xref.system IS 'whose id external_id is, e.g. prestashop';
+
+COMMENT ON COLUMN xref.entity IS 'e.g. sku (product:combination), customer';
+
+COMMENT ON COLUMN xref.target IS 'e.g. oracle';
+
+CREATE TABLE lookup_values (
+	lookup VARCHAR(50) NOT NULL,
+	key VARCHAR(200) NOT NULL,
+	value TEXT NOT NULL,
+	note VARCHAR(200),
+	updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	CONSTRAINT pk_lookup_values PRIMARY KEY (lookup, key)
+);
+
+COMMENT ON TABLE lookup_values IS 'Many-to-one lookup pairs added by operators; they win over the mapping configuration.';
+
+CREATE TABLE currency_rates (
+	source VARCHAR(3) NOT NULL,
+	target VARCHAR(3) NOT NULL,
+	valid_from DATE NOT NULL,
+	rate NUMERIC(20, 10) NOT NULL,
+	updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	CONSTRAINT pk_currency_rates PRIMARY KEY (source, target, valid_from),
+	CONSTRAINT ck_currency_rates_rate_positive CHECK (rate > 0)
+);
+
+COMMENT ON TABLE currency_rates IS 'Exchange rates for the mapping''s currency conversion, by the day they take effect.';
+
+COMMENT ON COLUMN currency_rates.rate IS 'target units per source unit';
 
 CREATE TABLE watermarks (
 	source VARCHAR(50) NOT NULL,
@@ -621,4 +790,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0002');
+INSERT INTO alembic_version (version_num) VALUES ('0003');

@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema at Alembic revision 0002 (sqlite).
+-- Staging schema at Alembic revision 0003 (sqlite).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -72,12 +72,16 @@ CREATE TABLE ps_orders (
 	date_add DATETIME,
 	date_upd DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_orders PRIMARY KEY (id_order)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_orders PRIMARY KEY (id_order),
+	CONSTRAINT ck_ps_orders_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_orders_current_state ON ps_orders (current_state);
 
 CREATE INDEX ix_ps_orders_date_upd ON ps_orders (date_upd);
+
+CREATE INDEX ix_ps_orders_dq_status ON ps_orders (dq_status);
 
 CREATE INDEX ix_ps_orders_id_customer ON ps_orders (id_customer);
 
@@ -106,8 +110,12 @@ CREATE TABLE ps_order_lines (
 	tax_rate NUMERIC(10, 3),
 	id_warehouse INTEGER,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_order_lines PRIMARY KEY (id_order_detail)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_order_lines PRIMARY KEY (id_order_detail),
+	CONSTRAINT ck_ps_order_lines_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ps_order_lines_dq_status ON ps_order_lines (dq_status);
 
 CREATE INDEX ix_ps_order_lines_id_order ON ps_order_lines (id_order);
 
@@ -132,11 +140,16 @@ CREATE TABLE ps_customers (
 	deleted BOOLEAN,
 	date_add DATETIME,
 	date_upd DATETIME,
+	cost_center VARCHAR(50),
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_customers PRIMARY KEY (id_customer)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_customers PRIMARY KEY (id_customer),
+	CONSTRAINT ck_ps_customers_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_customers_date_upd ON ps_customers (date_upd);
+
+CREATE INDEX ix_ps_customers_dq_status ON ps_customers (dq_status);
 
 CREATE INDEX ix_ps_customers_email ON ps_customers (email);
 
@@ -163,10 +176,14 @@ CREATE TABLE ps_addresses (
 	date_add DATETIME,
 	date_upd DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_addresses PRIMARY KEY (id_address)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_addresses PRIMARY KEY (id_address),
+	CONSTRAINT ck_ps_addresses_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_addresses_date_upd ON ps_addresses (date_upd);
+
+CREATE INDEX ix_ps_addresses_dq_status ON ps_addresses (dq_status);
 
 CREATE INDEX ix_ps_addresses_id_customer ON ps_addresses (id_customer);
 
@@ -184,10 +201,14 @@ CREATE TABLE ps_products (
 	date_add DATETIME,
 	date_upd DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_products PRIMARY KEY (id_product)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_products PRIMARY KEY (id_product),
+	CONSTRAINT ck_ps_products_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_products_date_upd ON ps_products (date_upd);
+
+CREATE INDEX ix_ps_products_dq_status ON ps_products (dq_status);
 
 CREATE INDEX ix_ps_products_sku ON ps_products (sku);
 
@@ -201,8 +222,12 @@ CREATE TABLE ps_combinations (
 	minimal_quantity INTEGER,
 	default_on BOOLEAN,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_combinations PRIMARY KEY (id_product_attribute)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_combinations PRIMARY KEY (id_product_attribute),
+	CONSTRAINT ck_ps_combinations_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ps_combinations_dq_status ON ps_combinations (dq_status);
 
 CREATE INDEX ix_ps_combinations_id_product ON ps_combinations (id_product);
 
@@ -219,8 +244,12 @@ CREATE TABLE ps_stock (
 	depends_on_stock BOOLEAN,
 	out_of_stock INTEGER,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_stock PRIMARY KEY (id_stock_available)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_stock PRIMARY KEY (id_stock_available),
+	CONSTRAINT ck_ps_stock_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ps_stock_dq_status ON ps_stock (dq_status);
 
 CREATE INDEX ix_ps_stock_id_product_id_product_attribute ON ps_stock (id_product, id_product_attribute);
 
@@ -239,10 +268,14 @@ CREATE TABLE ps_order_payments (
 	card_last4 VARCHAR(4),
 	date_add DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_order_payments PRIMARY KEY (id_order_payment)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_order_payments PRIMARY KEY (id_order_payment),
+	CONSTRAINT ck_ps_order_payments_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_order_payments_date_add ON ps_order_payments (date_add);
+
+CREATE INDEX ix_ps_order_payments_dq_status ON ps_order_payments (dq_status);
 
 CREATE INDEX ix_ps_order_payments_order_reference ON ps_order_payments (order_reference);
 
@@ -263,10 +296,14 @@ CREATE TABLE ps_order_slips (
 	date_add DATETIME,
 	date_upd DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_order_slips PRIMARY KEY (id_order_slip)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_order_slips PRIMARY KEY (id_order_slip),
+	CONSTRAINT ck_ps_order_slips_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ps_order_slips_date_upd ON ps_order_slips (date_upd);
+
+CREATE INDEX ix_ps_order_slips_dq_status ON ps_order_slips (dq_status);
 
 CREATE INDEX ix_ps_order_slips_id_order ON ps_order_slips (id_order);
 
@@ -281,8 +318,12 @@ CREATE TABLE ps_order_carriers (
 	tracking_number VARCHAR(64),
 	date_add DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_order_carriers PRIMARY KEY (id_order_carrier)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_order_carriers PRIMARY KEY (id_order_carrier),
+	CONSTRAINT ck_ps_order_carriers_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ps_order_carriers_dq_status ON ps_order_carriers (dq_status);
 
 CREATE INDEX ix_ps_order_carriers_id_order ON ps_order_carriers (id_order);
 
@@ -293,8 +334,12 @@ CREATE TABLE ps_order_histories (
 	id_employee INTEGER,
 	date_add DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ps_order_histories PRIMARY KEY (id_order_history)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ps_order_histories PRIMARY KEY (id_order_history),
+	CONSTRAINT ck_ps_order_histories_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ps_order_histories_dq_status ON ps_order_histories (dq_status);
 
 CREATE INDEX ix_ps_order_histories_id_order_date_add ON ps_order_histories (id_order, date_add);
 
@@ -314,8 +359,12 @@ CREATE TABLE ora_sales_orders (
 	ordered_at DATETIME,
 	last_update DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_sales_orders PRIMARY KEY (header_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_sales_orders PRIMARY KEY (header_id),
+	CONSTRAINT ck_ora_sales_orders_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_sales_orders_dq_status ON ora_sales_orders (dq_status);
 
 CREATE INDEX ix_ora_sales_orders_last_update ON ora_sales_orders (last_update);
 
@@ -339,8 +388,12 @@ CREATE TABLE ora_order_lines (
 	status_code VARCHAR(30),
 	last_update DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_order_lines PRIMARY KEY (line_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_order_lines PRIMARY KEY (line_id),
+	CONSTRAINT ck_ora_order_lines_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_order_lines_dq_status ON ora_order_lines (dq_status);
 
 CREATE INDEX ix_ora_order_lines_header_id ON ora_order_lines (header_id);
 
@@ -354,8 +407,12 @@ CREATE TABLE ora_onhand (
 	uom VARCHAR(25),
 	last_update DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_onhand PRIMARY KEY (org, sku)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_onhand PRIMARY KEY (org, sku),
+	CONSTRAINT ck_ora_onhand_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_onhand_dq_status ON ora_onhand (dq_status);
 
 CREATE INDEX ix_ora_onhand_sku ON ora_onhand (sku);
 
@@ -370,8 +427,12 @@ CREATE TABLE ora_prices (
 	end_date DATETIME,
 	last_update DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_prices PRIMARY KEY (price_list, currency, sku)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_prices PRIMARY KEY (price_list, currency, sku),
+	CONSTRAINT ck_ora_prices_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_prices_dq_status ON ora_prices (dq_status);
 
 CREATE INDEX ix_ora_prices_last_update ON ora_prices (last_update);
 
@@ -392,8 +453,12 @@ CREATE TABLE ora_shipment_lines (
 	ship_date DATETIME,
 	last_update DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_shipment_lines PRIMARY KEY (shipment_line_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_shipment_lines PRIMARY KEY (shipment_line_id),
+	CONSTRAINT ck_ora_shipment_lines_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_shipment_lines_dq_status ON ora_shipment_lines (dq_status);
 
 CREATE INDEX ix_ora_shipment_lines_last_update ON ora_shipment_lines (last_update);
 
@@ -415,8 +480,12 @@ CREATE TABLE ora_invoices (
 	sales_order VARCHAR(50),
 	last_update DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_invoices PRIMARY KEY (customer_trx_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_invoices PRIMARY KEY (customer_trx_id),
+	CONSTRAINT ck_ora_invoices_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_invoices_dq_status ON ora_invoices (dq_status);
 
 CREATE INDEX ix_ora_invoices_purchase_order ON ora_invoices (purchase_order);
 
@@ -436,10 +505,14 @@ CREATE TABLE ora_invoice_lines (
 	sales_order VARCHAR(50),
 	sales_order_line VARCHAR(50),
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_invoice_lines PRIMARY KEY (customer_trx_line_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_invoice_lines PRIMARY KEY (customer_trx_line_id),
+	CONSTRAINT ck_ora_invoice_lines_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ora_invoice_lines_customer_trx_id ON ora_invoice_lines (customer_trx_id);
+
+CREATE INDEX ix_ora_invoice_lines_dq_status ON ora_invoice_lines (dq_status);
 
 CREATE INDEX ix_ora_invoice_lines_sales_order ON ora_invoice_lines (sales_order);
 
@@ -456,8 +529,12 @@ CREATE TABLE ora_receipts (
 	reference VARCHAR(150),
 	last_update DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_receipts PRIMARY KEY (cash_receipt_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_receipts PRIMARY KEY (cash_receipt_id),
+	CONSTRAINT ck_ora_receipts_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
+
+CREATE INDEX ix_ora_receipts_dq_status ON ora_receipts (dq_status);
 
 CREATE INDEX ix_ora_receipts_receipt_date ON ora_receipts (receipt_date);
 
@@ -476,14 +553,50 @@ CREATE TABLE ora_accounts (
 	source_ref VARCHAR(255),
 	last_update DATETIME,
 	run_id VARCHAR(250),
-	CONSTRAINT pk_ora_accounts PRIMARY KEY (cust_account_id)
+	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
+	CONSTRAINT pk_ora_accounts PRIMARY KEY (cust_account_id),
+	CONSTRAINT ck_ora_accounts_dq_status CHECK (dq_status IN ('pending', 'passed', 'quarantined'))
 );
 
 CREATE INDEX ix_ora_accounts_account_number ON ora_accounts (account_number);
 
+CREATE INDEX ix_ora_accounts_dq_status ON ora_accounts (dq_status);
+
 CREATE INDEX ix_ora_accounts_email ON ora_accounts (email);
 
 CREATE INDEX ix_ora_accounts_source_system_source_ref ON ora_accounts (source_system, source_ref);
+
+CREATE TABLE xref (
+	system VARCHAR(50) NOT NULL,
+	entity VARCHAR(50) NOT NULL,
+	external_id VARCHAR(200) NOT NULL,
+	target VARCHAR(50) NOT NULL,
+	target_id VARCHAR(200) NOT NULL,
+	note VARCHAR(200),
+	updated_at DATETIME NOT NULL,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_xref PRIMARY KEY (system, entity, external_id, target),
+	CONSTRAINT uq_xref_system_entity_target_target_id UNIQUE (system, entity, target, target_id)
+);
+
+CREATE TABLE lookup_values (
+	lookup VARCHAR(50) NOT NULL,
+	"key" VARCHAR(200) NOT NULL,
+	value TEXT NOT NULL,
+	note VARCHAR(200),
+	updated_at DATETIME NOT NULL,
+	CONSTRAINT pk_lookup_values PRIMARY KEY (lookup, "key")
+);
+
+CREATE TABLE currency_rates (
+	source VARCHAR(3) NOT NULL,
+	target VARCHAR(3) NOT NULL,
+	valid_from DATE NOT NULL,
+	rate NUMERIC(20, 10) NOT NULL,
+	updated_at DATETIME NOT NULL,
+	CONSTRAINT pk_currency_rates PRIMARY KEY (source, target, valid_from),
+	CONSTRAINT ck_currency_rates_rate_positive CHECK (rate > 0)
+);
 
 CREATE TABLE watermarks (
 	source VARCHAR(50) NOT NULL,
@@ -577,4 +690,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0002');
+INSERT INTO alembic_version (version_num) VALUES ('0003');

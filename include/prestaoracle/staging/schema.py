@@ -12,14 +12,19 @@ Three groups:
   There are no foreign keys between them on purpose: entities are read independently and may arrive in any order
   (order lines before their order), and a missing parent is a validation finding, not a load failure. Each has a
   ``run_id``: the run that last *changed* the row (``upsert`` leaves identical rows alone). Secrets never get a
-  column (no ``passwd``/``secure_key``; payments keep the card's last four digits only).
+  column (no ``passwd``/``secure_key``; payments keep the card's last four digits only). Each also has a
+  ``dq_status``: the mapping writes ``pending`` whenever it inserts or changes a row, the data-quality gate sets
+  ``passed`` or ``quarantined``.
+* **Mapping** (``prestaoracle.mapping``): ``xref``, the binder of external ids (a shop id and its Oracle
+  counterpart, unique both ways: SKUs, customers, carriers…), ``lookup_values`` (many-to-one tables such as order
+  states or payment terms, the operator's additions to the mapping configuration) and ``currency_rates``.
 * **Bookkeeping**: ``watermarks``, ``sync_ledger`` (the idempotency ledger, unique per ``(target, record_key)``),
   ``dead_letters`` (unique per ``(source, entity, record_key, stage, reason_class)``: the same problem seen again
   counts an occurrence) and ``run_metrics``. Alembic keeps the schema's revision in its own ``alembic_version``
   table (see ``migrate.py``); it is not part of this metadata.
 
-Timestamps are naive UTC (``DateTime`` without zone) on both backends, except source business dates (``date_add``,
-``date_upd`` of PrestaShop) which keep the shop's clock as the source gives it. On SQLite ``Numeric`` goes through
+Timestamps are naive UTC (``DateTime`` without zone) on both backends; the mapping converts PrestaShop's shop-local
+dates (``date_add``, ``date_upd``…) with the shop's time zone. On SQLite ``Numeric`` goes through
 floating point: exact to about 15 significant digits, which covers amounts below 10^9 with 6 decimals; PostgreSQL is
 exact. The DDL rendered from this module is committed under ``sql/staging/`` (see ``ddl.py``).
 """
@@ -37,8 +42,12 @@ LEDGER_OUTCOMES = ("created", "updated", "skipped", "failed", "pending")
 LEDGER_DONE = ("created", "updated", "skipped")
 """Outcomes meaning "the target has it": a replay must not write the record again."""
 
-BOOKKEEPING_COLUMNS = frozenset({"run_id"})
-"""Columns that say who wrote a row, not what it holds: ``upsert`` ignores them when deciding a row changed."""
+DQ_STATUSES = ("pending", "passed", "quarantined")
+"""``dq_status`` of a canonical row: not yet validated, passed the data-quality gate, or held back by it."""
+
+BOOKKEEPING_COLUMNS = frozenset({"run_id", "dq_status"})
+"""Columns that say who wrote a row or what became of it, not what it holds: ``upsert`` ignores them when deciding
+a row changed."""
 
 METADATA = sa.MetaData(naming_convention={
     "pk": "pk_%(table_name)s",
@@ -197,6 +206,7 @@ ps_customers = sa.Table(
     sa.Column("deleted", sa.Boolean),
     sa.Column("date_add", sa.DateTime),
     sa.Column("date_upd", sa.DateTime),
+    sa.Column("cost_center", sa.String(50), comment="enriched by the mapping from the customer group"),
     _run_id(),
     sa.Index(None, "email"),
     sa.Index(None, "date_upd"),
@@ -514,6 +524,43 @@ ora_accounts = sa.Table(
     sa.Index(None, "email"),
 )
 
+# ------------------------------------------------------------------------------------------ mapping
+
+xref = sa.Table(
+    "xref", METADATA,
+    sa.Column("system", sa.String(50), primary_key=True, comment="whose id external_id is, e.g. prestashop"),
+    sa.Column("entity", sa.String(50), primary_key=True, comment="e.g. sku (product:combination), customer"),
+    sa.Column("external_id", sa.String(200), primary_key=True),
+    sa.Column("target", sa.String(50), primary_key=True, comment="e.g. oracle"),
+    sa.Column("target_id", sa.String(200), nullable=False),
+    sa.Column("note", sa.String(200)),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("run_id", RunId),
+    sa.UniqueConstraint("system", "entity", "target", "target_id"),
+    comment="Binder: one external id <-> one target id per (system, entity, target), unique both ways.",
+)
+
+lookup_values = sa.Table(
+    "lookup_values", METADATA,
+    sa.Column("lookup", sa.String(50), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("note", sa.String(200)),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    comment="Many-to-one lookup pairs added by operators; they win over the mapping configuration.",
+)
+
+currency_rates = sa.Table(
+    "currency_rates", METADATA,
+    sa.Column("source", sa.String(3), primary_key=True),
+    sa.Column("target", sa.String(3), primary_key=True),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("rate", sa.Numeric(20, 10), nullable=False, comment="target units per source unit"),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.CheckConstraint("rate > 0", name="rate_positive"),
+    comment="Exchange rates for the mapping's currency conversion, by the day they take effect.",
+)
+
 # ------------------------------------------------------------------------------------------ bookkeeping
 
 watermarks = sa.Table(
@@ -604,12 +651,23 @@ run_metrics = sa.Table(
 
 COUNT_COLUMNS = ("read", "written", "skipped", "quarantined", "requests")
 
+
+def _add_dq_status(table: sa.Table) -> None:
+    table.append_column(sa.Column("dq_status", sa.String(12), nullable=False, server_default="pending",
+                                  comment="pending until the data-quality gate says passed or quarantined"))
+    table.append_constraint(sa.CheckConstraint(_in("dq_status", DQ_STATUSES), name="dq_status"))
+    sa.Index(None, table.c.dq_status)
+
+
 LANDING_TABLES = (landing_records, landing_history)
 PRESTASHOP_TABLES = (ps_orders, ps_order_lines, ps_customers, ps_addresses, ps_products, ps_combinations, ps_stock,
                      ps_order_payments, ps_order_slips, ps_order_carriers, ps_order_histories)
 ORACLE_TABLES = (ora_sales_orders, ora_order_lines, ora_onhand, ora_prices, ora_shipment_lines, ora_invoices,
                  ora_invoice_lines, ora_receipts, ora_accounts)
+MAPPING_TABLES = (xref, lookup_values, currency_rates)
 BOOKKEEPING_TABLES = (watermarks, extract_checkpoints, sync_ledger, dead_letters, run_metrics)
+for _canonical in (*PRESTASHOP_TABLES, *ORACLE_TABLES):
+    _add_dq_status(_canonical)
 TABLES: dict[str, sa.Table] = {t.name: t for t in (*LANDING_TABLES, *PRESTASHOP_TABLES, *ORACLE_TABLES,
-                                                   *BOOKKEEPING_TABLES)}
+                                                   *MAPPING_TABLES, *BOOKKEEPING_TABLES)}
 """Every table, in the order the DDL files list them."""
