@@ -9,7 +9,7 @@ import string
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 
@@ -98,6 +98,23 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--run-id", help="run id recorded with what is landed (default: manual__<time>)")
     ex.set_defaults(func=cmd_extract)
 
+    mp = sub.add_parser("map", help="dry-run the mapping of one staged record; check specs; add binds, lookups, "
+                        "rates (see docs/mapping.md)")
+    action = mp.add_mutually_exclusive_group(required=True)
+    action.add_argument("--entity", choices=("order", "customer", "sales_order"), help="what --id names")
+    action.add_argument("--check", action="store_true", help="load and validate every spec")
+    action.add_argument("--bind", nargs=3, metavar=("ENTITY", "SHOP_ID", "TARGET_ID"),
+                        help="bind a shop id to its Oracle counterpart, e.g. sku 12:34 AS54888")
+    action.add_argument("--unbind", nargs=2, metavar=("ENTITY", "SHOP_ID"))
+    action.add_argument("--set-lookup", nargs=3, metavar=("NAME", "KEY", "VALUE"), help="add a lookup pair")
+    action.add_argument("--set-rate", nargs=3, metavar=("FROM", "TO", "RATE"), help="add an exchange rate")
+    mp.add_argument("--id", help="the record's id (with --entity)")
+    mp.add_argument("--config", type=Path, help="mapping configuration, YAML or JSON (default: built in)")
+    mp.add_argument("--valid-from", type=_day, help="first day a --set-rate applies (ISO date)")
+    mp.add_argument("--system", default="prestashop", help="--bind/--unbind: whose id SHOP_ID is")
+    mp.add_argument("--target", default="oracle", help="--bind/--unbind: whose id TARGET_ID is")
+    mp.set_defaults(func=cmd_map)
+
     demo = sub.add_parser("demo", help="start the sandbox on embedded defaults and show what the product reads")
     demo.set_defaults(func=cmd_demo)
     return parser
@@ -127,6 +144,19 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return 2
     print(result.summary())
     return 0
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date such as 2026-01-31") from None
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from prestaoracle.mapping import command
+
+    return command.run(args)
 
 
 def cmd_demo(_args: argparse.Namespace) -> int:
