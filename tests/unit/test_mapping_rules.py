@@ -201,3 +201,33 @@ def test_a_record_is_never_modified(tmp_path: Path) -> None:
     record = {"total": "1.5", "lines": [{"q": "2"}]}
     map_record(spec, record)
     assert record == {"total": "1.5", "lines": [{"q": "2"}]}
+
+
+def test_working_fields_and_comparisons_between_two_values(tmp_path: Path) -> None:
+    spec = spec_of(tmp_path, """
+        lookups:
+          home_currency: {description: country -> home currency}
+        computed:
+          _home: {from: country, convert: [{lookup: {name: home_currency, missing: "null"}}]}
+          Account:
+            when:
+              - if: {output: _home, eq: {field: currency}}
+                then: {from: country, convert: {format: "Webshop {0}"}}
+            else: {from: [country, currency], convert: {format: "Webshop {0} {1}"}}
+    """)
+    ctx = MappingContext(lookups={"home_currency": {"FR": "EUR", "GB": "GBP"}})
+    assert map_record(spec, {"country": "FR", "currency": "EUR"}, ctx) == {"Account": "Webshop FR"}
+    assert map_record(spec, {"country": "GB", "currency": "EUR"}, ctx) == {"Account": "Webshop GB EUR"}
+
+
+def test_a_comparison_with_something_that_is_not_a_value_is_a_spec_error(tmp_path: Path) -> None:
+    from prestaoracle.mapping import SpecError
+
+    with pytest.raises(SpecError, match=r"demo.yaml:10: .*one of field, output, parent, root, context"):
+        spec_of(tmp_path, """
+            computed:
+              X:
+                when:
+                  - if: {field: a, eq: {colour: b}}
+                    then: {const: 1}
+        """)

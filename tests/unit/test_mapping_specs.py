@@ -385,7 +385,7 @@ def test_prestashop_price_from_an_oracle_price() -> None:
         "product_by_sku": {"demo_1": "1:0", "demo_1-S-BLUE": "1:2"}, "product_price": {"1": D("23.900000")},
         "product_tax_group": {"1": 9}})
     product = map_record("prestashop_price", {"sku": "demo_1", "currency": "EUR", "base_price": D("25.00")}, ctx)
-    assert product == {"sku": "demo_1", "product_ref": "1:0", "id_product": 1, "id_product_attribute": 0,
+    assert product == {"sku": "demo_1", "id_product": 1, "id_product_attribute": 0,
                        "resource": "products", "currency": "EUR", "price_tax_excl": D("25.000000"),
                        "price_tax_incl": D("30.000000"), "price": D("25.000000")}
     combination = map_record("prestashop_price", {"sku": "demo_1-S-BLUE", "currency": "USD",

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["CompileError", "Plan", "Scope", "compile_body"]
 
 Loc = tuple[str | int, ...]
+SCRATCH = "_"
+"""Fields named ``_…`` are working values: other rules read them (``output: _home_currency``), the result
+leaves them out."""
 
 
 class CompileError(Exception):
@@ -81,11 +84,17 @@ class Plan:
         out = scope.out
         for item in self.fields:
             value = item.evaluate(scope)
-            if value is not None or not self.omit_none:
+            if value is not None or not self.omit_none or item.name.startswith(SCRATCH):
                 out[item.name] = value
         for child in self.children:
             out[child.name] = self._child(child, scope)
+        if self.has_scratch:
+            return {k: v for k, v in out.items() if not k.startswith(SCRATCH)}
         return out
+
+    @property
+    def has_scratch(self) -> bool:
+        return any(item.name.startswith(SCRATCH) for item in self.fields)
 
     def _child(self, child: ChildPlan, scope: Scope) -> list[dict[str, Any]]:
         items = scope.record if child.path is None else read_path(scope.record, child.path)
@@ -229,7 +238,7 @@ class Compiler:
         if columns is None:
             raise CompileError((*loc, "target", "table"), f"there is no staging table {table!r}")
         for name in names:
-            if name not in columns:
+            if name not in columns and not name.startswith(SCRATCH):
                 raise CompileError(written[name], f"table {table} has no column {name!r}")
 
     def child(self, name: str, child: Child, loc: Loc, *, table: str | None, omit_none: bool) -> ChildPlan:
@@ -358,25 +367,35 @@ class Compiler:
             inner = self.condition(cond.not_, (*loc, "not"))
             return lambda scope: not inner(scope)
         subject, text = cond.subject
-        path = parse_path(text)
+        read = _reader(subject, text)
         operator, operand = cond.operator
-        read: Callable[[Scope], Any]
-        if subject == "field":
-            def read(scope: Scope) -> Any:
-                return read_path(scope.record, path)
-        elif subject == "output":
-            def read(scope: Scope) -> Any:
-                return read_path(scope.out, path)
-        elif subject == "parent":
-            def read(scope: Scope) -> Any:
-                return None if scope.parent is None else read_path(scope.parent.record, path)
-        elif subject == "root":
-            def read(scope: Scope) -> Any:
-                return read_path(_root(scope).record, path)
-        else:
-            def read(scope: Scope) -> Any:
-                return scope.ctx.context_value(path)
-        return lambda scope: _test(operator, read(scope), operand)
+        reference = _reference(operand)
+        if reference is None:
+            return lambda scope: _test(operator, read(scope), operand)
+        other = _reader(*reference)
+        return lambda scope: _test(operator, read(scope), other(scope))
+
+
+def _reference(operand: Any) -> tuple[str, str] | None:
+    """``{field: currency_iso}`` (or output/parent/root/context) as an operand compares with another value."""
+    if isinstance(operand, Mapping) and len(operand) == 1:
+        (kind, text), = operand.items()
+        if kind in ("field", "output", "parent", "root", "context") and isinstance(text, str):
+            return kind, text
+    return None
+
+
+def _reader(subject: str, text: str) -> Callable[[Scope], Any]:
+    path = parse_path(text)
+    if subject == "field":
+        return lambda scope: read_path(scope.record, path)
+    if subject == "output":
+        return lambda scope: read_path(scope.out, path)
+    if subject == "parent":
+        return lambda scope: None if scope.parent is None else read_path(scope.parent.record, path)
+    if subject == "root":
+        return lambda scope: read_path(_root(scope).record, path)
+    return lambda scope: scope.ctx.context_value(path)
 
 
 def _root(scope: Scope) -> Scope:

@@ -123,10 +123,12 @@ PathText = Annotated[str, AfterValidator(_check_path)]
 
 _OPERATORS = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "empty", "all_in", "any_in")
 _SUBJECTS = ("field", "output", "parent", "root", "context")
+_COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
 
 
 class Condition(_Strict):
-    """``{field: module, in: [ps_wirepayment, bankwire]}``; ``{all: […]}``, ``{any: […]}``, ``{not: …}``."""
+    """``{field: module, in: [ps_wirepayment, bankwire]}``; ``{all: […]}``, ``{any: […]}``, ``{not: …}``. A
+    comparison may name another value instead of a constant: ``{output: _home_currency, eq: {field: currency}}``."""
 
     field: PathText | None = None
     output: PathText | None = None
@@ -164,6 +166,16 @@ class Condition(_Strict):
         subject = next(iter(subjects))
         if subject == "context":
             _check_context(self.context)  # type: ignore[arg-type]
+        operator = next(iter(operators))
+        operand = getattr(self, "in_" if operator == "in" else operator)
+        if isinstance(operand, Mapping):
+            if operator not in _COMPARISONS or len(operand) != 1 or next(iter(operand)) not in _SUBJECTS:
+                raise ValueError(f"{operator}: a value, or one of {', '.join(_SUBJECTS)} to compare with another "
+                                 f"value ({{field: currency_iso}}); got {dict(operand)!r}")
+            kind, text = next(iter(operand.items()))
+            _path(str(text))
+            if kind == "context":
+                _check_context(str(text))
         return self
 
     @property
