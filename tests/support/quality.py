@@ -11,22 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from prestaoracle.staging import Staging
-from prestaoracle.staging.schema import ORACLE_TABLES, PRESTASHOP_TABLES
-
-DQ_STATUS = sa.Column("dq_status", sa.String(12), nullable=False, server_default="pending")
-
-
-def ensure_dq_status(staging: Staging) -> None:
-    """Add ``dq_status`` to the canonical tables of a database whose schema predates the mapping's revision."""
-    with staging.engine.begin() as conn:
-        inspector = sa.inspect(conn)
-        for table in (*PRESTASHOP_TABLES, *ORACLE_TABLES):
-            if "dq_status" not in {c["name"] for c in inspector.get_columns(table.name)}:
-                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN dq_status VARCHAR(12) "
-                                     "DEFAULT 'pending' NOT NULL")
 
 
 def _when(text: str | None) -> datetime | None:
@@ -105,8 +90,7 @@ def canonical_rows(rows: dict[str, list[dict]]) -> dict[str, list[dict[str, Any]
 
 
 def stage(staging: Staging, rows: dict[str, list[dict]], *, run_id: str = "test-map") -> None:
-    """Write a generated shop's canonical rows, all ``pending``."""
-    ensure_dq_status(staging)
+    """Write a generated shop's canonical rows, all ``pending`` (the column's default)."""
     tables = canonical_rows(rows)
     keys = {"ps_orders": "id_order", "ps_order_lines": "id_order_detail", "ps_customers": "id_customer",
             "ps_addresses": "id_address", "ps_products": "id_product", "ps_combinations": "id_product_attribute",

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from support.quality import ensure_dq_status
 
 from prestaoracle.quality import entities, frames
 from prestaoracle.staging import Staging, connect
@@ -17,7 +16,6 @@ from prestaoracle.staging import Staging, connect
 @pytest.fixture()
 def staging(tmp_path: Path) -> Staging:
     st = connect(tmp_path / "staging.db", upgrade=True)
-    ensure_dq_status(st)
     yield st
     st.dispose()
 

@@ -10,7 +10,8 @@ import pytest
 
 from prestaoracle.quality import ENTITY_NAMES, entities
 from prestaoracle.quality.rules import Check, Rule
-from prestaoracle.staging.schema import REASON_CLASSES, TABLES
+from prestaoracle.reasons import REASON_CLASSES
+from prestaoracle.staging.schema import TABLES
 
 # Columns frames.py adds to a batch; any other column a frame rule reads must exist in the table.
 DERIVED = {

@@ -13,10 +13,12 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from prestaoracle.staging.schema import DQ_STATUSES
+
 from .rules import Entity
 
 DQ_STATUS = "dq_status"
-PENDING = "pending"
+PENDING = DQ_STATUSES[0]
 
 
 def pending_rows(conn: sa.Connection, entity: Entity) -> pd.DataFrame:

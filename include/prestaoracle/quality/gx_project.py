@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +37,12 @@ STAGING_URL_VARIABLE = "PRESTAORACLE_GX_STAGING_URL"
 BATCH_DEFINITION = "pending"
 ROOT_VARIABLE = "PRESTAORACLE_GX_ROOT"
 DATA_DOCS_SITE = "local_site"
+KEEP_RUNS_VARIABLE = "PRESTAORACLE_GX_KEEP_RUNS"
+DEFAULT_KEEP_RUNS = 50
 
 _process_lock = threading.RLock()
 _contexts: dict[Path, Any] = {}
+_checkpoints: dict[tuple[str, str], Any] = {}
 
 
 def default_root() -> Path:
@@ -188,14 +191,16 @@ class ExpectationOutcome:
     """One dict per unexpected row: the check's index columns and the checked column(s), as plain values."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class CheckOutcome:
     check: str
     kind: str
     suite: str
     rows: int
     expectations: list[ExpectationOutcome]
-    data_docs_page: str | None
+    result_id: Any = field(repr=False, compare=False)
+    """GX's ValidationResultIdentifier of the stored result."""
+    data_docs_page: str | None = None
 
 
 class QualityCheckError(RuntimeError):
@@ -218,12 +223,26 @@ def build_suite(context: Any, entity: Entity, check: Check) -> Any:
 
 
 def run_check(context: Any, entity: Entity, check: Check, *, run_id: str, frame: Any = None) -> CheckOutcome:
-    """Run one check's checkpoint (GX evaluates every rule, stores the result and updates Data Docs)."""
+    """Run one check's checkpoint: GX evaluates every rule and stores the result (pages: update_data_docs)."""
     from great_expectations.core.run_identifier import RunIdentifier
 
+
+    checkpoint = _checkpoint(context, entity, check)
+    parameters = {"dataframe": frame} if check.kind == "frame" else None
+    result = checkpoint.run(batch_parameters=parameters, run_id=RunIdentifier(run_name=run_id))
+    ((identifier, validation),) = result.run_results.items()
+    return _outcome(entity, check, identifier, validation)
+
+
+def _checkpoint(context: Any, entity: Entity, check: Check) -> Any:
+    """The check's checkpoint, with its suite and validation definition saved from the code once per process."""
     import great_expectations as gx
 
     name = entity.suite_name(check)
+    cache_key = (context.root_directory, name)
+    cached = _checkpoints.get(cache_key)
+    if cached is not None:
+        return cached
     source = context.data_sources.get(FRAMES_DATASOURCE if check.kind == "frame" else STAGING_DATASOURCE)
     batch_definition = source.get_asset(asset_name(entity, check)).get_batch_definition(BATCH_DEFINITION)
     suite = build_suite(context, entity, check)
@@ -236,16 +255,60 @@ def run_check(context: Any, entity: Entity, check: Check, *, run_id: str, frame:
     if check.kind == "table":
         # On SQL, GX returns at most partial_unexpected_count unexpected rows, even in COMPLETE: ask for all.
         result_format["partial_unexpected_count"] = 1_000_000_000
+    # No UpdateDataDocsAction here: it rebuilds the site index after every check (seconds each); the gate
+    # builds the pages of all its checks and the index once per entity run (update_data_docs).
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=name, validation_definitions=[definition], result_format=result_format,
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[DATA_DOCS_SITE])]))
-    parameters = {"dataframe": frame} if check.kind == "frame" else None
-    result = checkpoint.run(batch_parameters=parameters, run_id=RunIdentifier(run_name=run_id))
-    ((identifier, validation),) = result.run_results.items()
-    return _outcome(context, entity, check, identifier, validation)
+        name=name, validation_definitions=[definition], result_format=result_format, actions=[]))
+    _checkpoints[cache_key] = checkpoint
+    return checkpoint
 
 
-def _outcome(context: Any, entity: Entity, check: Check, identifier: Any, validation: Any) -> CheckOutcome:
+def update_data_docs(context: Any, outcomes: list[CheckOutcome], *, keep_runs: int | None = None) -> Path:
+    """Render the pages of this run's validation results and rebuild the index once; older results beyond
+    ``keep_runs`` per suite (``$PRESTAORACLE_GX_KEEP_RUNS``, default 50) are removed first, pages included, so
+    the index (which GX rebuilds from every stored result) does not grow without end."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    keep = keep_runs if keep_runs is not None else int(os.environ.get(KEEP_RUNS_VARIABLE, DEFAULT_KEEP_RUNS))
+    prune_results(context, {o.suite for o in outcomes}, keep)
+    identifiers: list[Any] = []
+    for outcome in outcomes:
+        identifiers += [outcome.result_id, ExpectationSuiteIdentifier(name=outcome.suite)]
+    context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=identifiers)
+    pages = {}
+    for outcome in outcomes:
+        urls = context.get_docs_sites_urls(resource_identifier=outcome.result_id, site_names=[DATA_DOCS_SITE])
+        pages[outcome.suite] = urls[0]["site_url"] if urls else None
+    for outcome in outcomes:
+        outcome.data_docs_page = pages[outcome.suite]
+    return data_docs_index(context)
+
+
+def prune_results(context: Any, suites: set[str], keep: int) -> int:
+    """Remove the stored validation results (and their Data Docs pages) of ``suites`` beyond the newest ``keep``
+    runs each; returns how many were removed."""
+    store = context.validation_results_store
+    by_suite: dict[str, list[Any]] = {}
+    for key in store.list_keys():
+        suite = key.expectation_suite_identifier.name
+        if suite in suites:
+            by_suite.setdefault(suite, []).append(key)
+    removed = 0
+    pages = Path(context.root_directory) / "uncommitted" / "data_docs" / DATA_DOCS_SITE / "validations"
+    for keys in by_suite.values():
+        keys.sort(key=lambda k: (k.run_id.run_time, k.run_id.run_name or ""))
+        for key in keys[:max(0, len(keys) - keep)]:
+            store.remove_key(key)
+            page = pages.joinpath(*key.to_tuple()[:-1], f"{key.to_tuple()[-1]}.html")
+            page.unlink(missing_ok=True)
+            for folder in (page.parent, page.parent.parent):  # <run_time>/ then <run_name>/, when emptied
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            removed += 1
+    return removed
+
+
+def _outcome(entity: Entity, check: Check, identifier: Any, validation: Any) -> CheckOutcome:
     rules = {r.name: r for r in check.rules}
     outcomes: list[ExpectationOutcome] = []
     rows = 0
@@ -253,11 +316,13 @@ def _outcome(context: Any, entity: Entity, check: Check, identifier: Any, valida
     for item in validation.results:
         config = item.expectation_config
         rule = rules[config.meta["rule"]]
-        raised = (item.exception_info or {}).get("raised_exception")
-        if raised:
-            failed.append(f"{rule.name}: {item.exception_info.get('exception_message')}")
-            continue
+        error = _raised(item.exception_info)
         result = item.result or {}
+        if error is None and not item.success and "unexpected_count" not in result:
+            error = "GX gave no unexpected rows for a failed expectation"
+        if error is not None:
+            failed.append(f"{rule.name}: {error}")
+            continue
         count = int(result.get("element_count") or 0)
         rows = max(rows, count)
         unexpected = [{k: _plain(v) for k, v in entry.items()} for entry in result.get("unexpected_index_list") or []]
@@ -270,10 +335,19 @@ def _outcome(context: Any, entity: Entity, check: Check, identifier: Any, valida
     if failed:
         raise QualityCheckError(f"suite {entity.suite_name(check)} could not be evaluated, so no row was marked: "
                                 + "; ".join(failed))
-    urls = context.get_docs_sites_urls(resource_identifier=identifier, site_names=[DATA_DOCS_SITE])
-    page = urls[0]["site_url"] if urls else None
     return CheckOutcome(check=check.name, kind=check.kind, suite=entity.suite_name(check), rows=rows,
-                        expectations=outcomes, data_docs_page=page)
+                        expectations=outcomes, result_id=identifier)
+
+
+def _raised(info: Any) -> str | None:
+    """The error message when GX could not evaluate an expectation: GX puts it at the top of ``exception_info``
+    or, when a metric failed, under each metric's id."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    nested = [v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+    return "; ".join(str(v.get("exception_message")) for v in nested) or None
 
 
 def _plain(value: Any) -> Any:

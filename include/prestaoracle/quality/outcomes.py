@@ -13,15 +13,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from prestaoracle.reasons import most_specific
 from prestaoracle.staging import dead_letters
+from prestaoracle.staging.schema import DQ_STATUSES
 
 from .frames import DQ_STATUS, PENDING
 from .gx_project import CheckOutcome
-from .rules import REASON_PRIORITY, Entity, Rule
+from .rules import Entity, Rule
 
 STAGE = "validate"
-PASSED = "passed"
-QUARANTINED = "quarantined"
+_, PASSED, QUARANTINED = DQ_STATUSES
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ class RecordVerdict:
 
     @property
     def reason_class(self) -> str:
-        classes = {f.rule.reason_class for f in self.findings}
-        return next(c for c in REASON_PRIORITY if c in classes)
+        """One class per record (the dead letter's): the most specific of its broken rules' classes."""
+        return most_specific(f.rule.reason_class for f in self.findings)
 
     @property
     def rules(self) -> list[str]:

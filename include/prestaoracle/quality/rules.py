@@ -11,11 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from prestaoracle.staging.schema import REASON_CLASSES
-
-# One reason class per quarantined row: when a row breaks rules of several classes, the dead letter carries the
-# first of this order (the one to fix first), and its message lists every broken rule.
-REASON_PRIORITY = ("invalid_data", "mapping_missing", "duplicate", "business_rule", "retryable")
+from prestaoracle.reasons import REASON_CLASSES
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from prestaoracle.reasons import REASON_CLASSES
 from prestaoracle.staging import Staging, connect, metrics
 from prestaoracle.staging._common import utcnow
 from prestaoracle.staging.db import READ_ONLY
-from prestaoracle.staging.schema import REASON_CLASSES
 
 from . import entities, frames, gx_project, outcomes, report
 from .gx_project import CheckOutcome
@@ -88,7 +88,7 @@ def validate_entity(staging_db: Staging | sa.Engine | str | Path, entity: str, *
                 if check.kind == "frame" and (batch is None or batch.empty):
                     continue
                 checked.append(gx_project.run_check(ctx, spec, check, run_id=run_id, frame=batch))
-        data_docs = gx_project.data_docs_index(ctx)
+            data_docs = gx_project.update_data_docs(ctx, checked)
     elif context is not None or gx_root is not None:
         data_docs = gx_project.data_docs_index(context or gx_project.get_context(gx_root))
 
@@ -104,8 +104,9 @@ def validate_entity(staging_db: Staging | sa.Engine | str | Path, entity: str, *
         "entity": spec.name, "source": spec.source, "table": spec.table, "run_id": run_id,
         "validated_at": started.isoformat(timespec="seconds"), "rows_in": len(keys), "passed": passed,
         "quarantined": len(failing), "quarantined_by_reason": by_reason, "quarantined_by_rule": by_rule,
-        "checks": [asdict(c) | {"expectations": [_expectation_summary(e) for e in c.expectations]}
-                   for c in checked],
+        "checks": [{"check": c.check, "kind": c.kind, "suite": c.suite, "rows": c.rows,
+                    "data_docs_page": c.data_docs_page,
+                    "expectations": [_expectation_summary(e) for e in c.expectations]} for c in checked],
         "quarantined_records": [{"key": k, "reason_class": v.reason_class, "rules": v.rules,
                                  "message": v.message(), "how_to_fix": v.how_to_fix()}
                                 for k, v in list(failing.items())[:report.SAMPLE]],
