@@ -216,3 +216,25 @@ def test_dates_keep_their_meaning_in_other_shop_time_zones(stg: Staging) -> None
     map_landed(stg, "prestashop", "orders", run_id="run-1", context=new_york)
     # 15:55:09 EST (UTC-5)
     assert rows(stg, "ps_orders", "date_add", where="id_order = 1") == [(datetime(2026, 11, 26, 20, 55, 9),)]
+
+
+def test_what_a_table_cannot_hold_is_dead_lettered_alone(stg: Staging) -> None:
+    orders, details = recorded("orders"), recorded("order_details")
+    orders[1] = {**orders[1], "reference": "R" * 40}  # ps_orders.reference is VARCHAR(32)
+    details[1] = {k: v for k, v in details[1].items() if k != "id_order"}  # ps_order_lines.id_order is NOT NULL
+    land_family(stg, "run-1", orders=orders, order_details=details)
+    result = map_landed(stg, "prestashop", "orders", run_id="run-1", context=CONTEXT)
+    letters = {(d.entity, d.record_key): d for d in stg.open_dead_letters(stage="map")}
+    detail_letter = letters.pop(("order_details", str(details[1]["id"])))
+    assert detail_letter.reason_class == "invalid_data"
+    assert "id_order is empty, and ps_order_lines.id_order cannot be" in detail_letter.message
+    if stg.dialect == "postgresql":
+        # PostgreSQL enforces the length: that order alone is refused, the other four are written.
+        letter = letters.pop(("orders", str(orders[1]["id"])))
+        assert "refused the row" in letter.message and "ps_orders.yaml" in letter.how_to_fix
+        assert result.written["ps_orders"] == 4 and result.dead_lettered == {"invalid_data": 2}
+    else:
+        # SQLite stores any length; the quality gate is where such a value is caught.
+        assert result.written["ps_orders"] == 5 and result.dead_lettered == {"invalid_data": 1}
+    assert letters == {}
+    assert result.written["ps_order_lines"] == 1

@@ -188,7 +188,8 @@ class Compiler:
     """Compiles one spec's body; ``child_spec(name, loc)`` resolves ``children: {spec: NAME}``."""
 
     def __init__(self, spec_file: str, line_of: Callable[[Loc], int | None],
-                 child_spec: Callable[[str, Loc], Spec], table_columns: Callable[[str], set[str] | None]) -> None:
+                 child_spec: Callable[[str, Loc], Spec],
+                 table_columns: Callable[[str], dict[str, bool] | None]) -> None:
         self.spec_file = spec_file
         self.line_of = line_of
         self.child_spec = child_spec
@@ -227,19 +228,27 @@ class Compiler:
             claim(name, at)
             children.append(self.child(name, child, at, table=table, omit_none=omit_none))
         if table is not None:
-            self._check_table(table, [f.name for f in fields], written, loc)
+            fields = self._check_table(table, fields, written, loc)
         for i, name in enumerate(only_create):
             if name not in written:
                 raise CompileError((*loc, "only_create", i), f"only_create names {name!r}, which no rule writes")
         return Plan(self.spec_file, tuple(fields), tuple(children), omit_none)
 
-    def _check_table(self, table: str, names: list[str], written: dict[str, Loc], loc: Loc) -> None:
+    def _check_table(self, table: str, fields: list[FieldPlan], written: dict[str, Loc],
+                     loc: Loc) -> list[FieldPlan]:
+        """Every field is a column; a column the table declares NOT NULL gets an ``invalid_data`` check, so an
+        empty key or parent id is a dead letter of its own record, not a database error for the whole chunk."""
         columns = self.table_columns(table)
         if columns is None:
             raise CompileError((*loc, "target", "table"), f"there is no staging table {table!r}")
-        for name in names:
-            if name not in columns and not name.startswith(SCRATCH):
-                raise CompileError(written[name], f"table {table} has no column {name!r}")
+        checked = []
+        for item in fields:
+            if item.name not in columns and not item.name.startswith(SCRATCH):
+                raise CompileError(written[item.name], f"table {table} has no column {item.name!r}")
+            if columns.get(item.name) is False:
+                item = FieldPlan(item.name, _not_null(item, table, self.spec_file), item.where)
+            checked.append(item)
+        return checked
 
     def child(self, name: str, child: Child, loc: Loc, *, table: str | None, omit_none: bool) -> ChildPlan:
         where_cond = self.condition(child.where, (*loc, "where")) if child.where is not None else None
@@ -396,6 +405,18 @@ def _reader(subject: str, text: str) -> Callable[[Scope], Any]:
     if subject == "root":
         return lambda scope: read_path(_root(scope).record, path)
     return lambda scope: scope.ctx.context_value(path)
+
+
+def _not_null(item: FieldPlan, table: str, spec_file: str) -> Evaluator:
+    evaluate = item.evaluate
+
+    def checked(scope: Scope) -> Any:
+        value = evaluate(scope)
+        if value is None:
+            raise InvalidData(f"{item.name} is empty, and {table}.{item.name} cannot be", field=item.name,
+                              spec=spec_file, how_to_fix=_fix_required(item.where, None, False))
+        return value
+    return checked
 
 
 def _root(scope: Scope) -> Scope:

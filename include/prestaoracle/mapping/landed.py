@@ -9,8 +9,9 @@ whatever the run's size). Each chunk is mapped record by record and written in o
   the table already holds is left alone (``upsert`` compares all but bookkeeping columns), and ``only_create``
   columns are written on insert only;
 * a record that cannot be mapped goes to ``dead_letters`` (stage ``map``, its reason class, message, how to fix,
-  the landed payload) and the others go on; a record that maps after an earlier failure closes its open ``map``
-  dead letters.
+  the landed payload) and the others go on — also when the database refuses one row of the chunk (the chunk is
+  written again record by record, in savepoints); a record that maps after an earlier failure closes its open
+  ``map`` dead letters.
 
 The run's counts are returned and recorded in ``run_metrics`` (flow ``map``, step ``source.entity``).
 """
@@ -161,10 +162,16 @@ def _chunks(engine: sa.Engine, source: str, entity: str, run_id: str,
             return
 
 
+@dataclass
+class _Mapped:
+    record_id: str
+    record: dict[str, Any]
+    rows: dict[str, list[dict[str, Any]]]
+
+
 def _map_chunk(conn: sa.Connection, spec: Spec, ctx: MappingContext, source: str, entity: str,
                chunk: list[tuple[str, str]], run_id: str, result: MapResult) -> None:
-    rows: dict[str, list[dict[str, Any]]] = {}
-    good: list[str] = []
+    mapped: list[_Mapped] = []
     for record_id, payload in chunk:
         result.read += 1
         result.per_entity[entity] = result.per_entity.get(entity, 0) + 1
@@ -174,23 +181,54 @@ def _map_chunk(conn: sa.Connection, spec: Spec, ctx: MappingContext, source: str
             if not isinstance(record, dict):
                 raise InvalidData("the landed payload is not a JSON object", field="",
                                   how_to_fix="Check the extraction of this entity.", spec=spec.file)
-            mapped = spec.run(Scope(record, ctx))
-            for table, table_rows_ in table_rows(spec, mapped).items():
-                rows.setdefault(table, []).extend(table_rows_)
+            mapped.append(_Mapped(record_id, record, table_rows(spec, spec.run(Scope(record, ctx)))))
         except json.JSONDecodeError as exc:
             _quarantine(conn, source, entity, record_id, InvalidData(
                 f"the landed payload is not JSON: {exc.msg}", field="", spec=spec.file,
                 how_to_fix="Extract the record again."), payload, run_id, result)
-            continue
         except MappingError as exc:
             _quarantine(conn, source, entity, record_id, exc, record, run_id, result)
-            continue
-        good.append(record_id)
-        result.mapped += 1
     writers = _table_specs(spec)
+    try:
+        with conn.begin_nested():
+            _write_all(conn, writers, mapped, run_id, result)
+    except (sa.exc.DataError, sa.exc.IntegrityError):
+        # The database refused a value the spec let through (a text longer than its column, a number out of
+        # range on PostgreSQL): find the record(s) one by one, the others go on.
+        written = []
+        for item in mapped:
+            try:
+                with conn.begin_nested():
+                    _write_all(conn, writers, [item], run_id, result)
+                written.append(item)
+            except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
+                refused = InvalidData(f"the staging database refused the row: {_first_line(exc.orig)}",
+                                      field="", spec=spec.file, how_to_fix=(
+                                          f"Shorten or correct the value at the source, or give the column room "
+                                          f"(a staging revision); the rule is in {spec.file}."))
+                _quarantine(conn, source, entity, item.record_id, refused, item.record, run_id, result)
+        mapped = written
+    result.mapped += len(mapped)
+    result.resolved += _resolve(conn, source, entity, [item.record_id for item in mapped])
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().splitlines()[0] if error is not None and str(error).strip() else "no reason given"
+
+
+def _write_all(conn: sa.Connection, writers: dict[str, Spec], mapped: list[_Mapped], run_id: str,
+               result: MapResult) -> None:
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for item in mapped:
+        for table, table_rows_ in item.rows.items():
+            rows.setdefault(table, []).extend(dict(row) for row in table_rows_)
+    counts = MapResult(result.source, result.entity, result.run_id)
     for table, table_rows_ in rows.items():
-        _write(conn, writers[table], table_rows_, run_id, result)
-    result.resolved += _resolve(conn, source, entity, good)
+        _write(conn, writers[table], table_rows_, run_id, counts)
+    for table, n in counts.written.items():
+        result.written[table] = result.written.get(table, 0) + n
+    for table, n in counts.unchanged.items():
+        result.unchanged[table] = result.unchanged.get(table, 0) + n
 
 
 def _table_specs(spec: Spec) -> dict[str, Spec]:

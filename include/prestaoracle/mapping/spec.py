@@ -151,8 +151,12 @@ def _load(path: Path) -> Spec:
     return Spec(path.stem, located.file, model, plan, located)
 
 
-def _table_columns(table: str) -> set[str] | None:
+def _table_columns(table: str) -> dict[str, bool] | None:
+    """The table's columns, each with whether it may be NULL (columns with a server default count as nullable:
+    the database fills them)."""
     from prestaoracle.staging import schema
 
     found = schema.TABLES.get(table)
-    return None if found is None else set(found.c.keys())
+    if found is None:
+        return None
+    return {c.name: bool(c.nullable) or c.server_default is not None for c in found.c}
