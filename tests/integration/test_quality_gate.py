@@ -109,10 +109,11 @@ def test_every_other_row_passes_and_every_row_is_marked(gate: GateRun) -> None:
             counts = dict(conn.execute(sa.text(f"SELECT dq_status, COUNT(*) FROM {table} GROUP BY dq_status")).all())
             assert counts == {k: v for k, v in {"passed": gate.results[entity].passed,
                                                  "quarantined": gate.results[entity].quarantined}.items() if v}
-        lines = dict(conn.execute(sa.text(
-            "SELECT l.dq_status = o.dq_status, COUNT(*) FROM ps_order_lines l "
-            "JOIN ps_orders o ON o.id_order = l.id_order GROUP BY 1")).all())
-        assert set(lines) == {True}, "order lines share their order's outcome"
+        for child in ("ps_order_lines", "ps_order_carriers", "ps_order_histories"):
+            same = dict(conn.execute(sa.text(
+                f"SELECT c.dq_status = o.dq_status, COUNT(*) FROM {child} c "
+                "JOIN ps_orders o ON o.id_order = c.id_order GROUP BY 1")).all())
+            assert set(same) == {True}, f"{child} share their order's outcome"
 
 
 def test_each_injected_record_has_a_dead_letter_naming_its_rule(gate: GateRun) -> None:

@@ -30,6 +30,8 @@ def test_every_entity_of_the_contract_has_suites() -> None:
 def test_extraction_names_resolve_and_unknown_names_say_what_exists() -> None:
     assert entities.get("stock_availables").name == "stock"
     assert entities.get("order_slip").name == "order_slips"
+    assert entities.for_extracted("prestashop", "orders") == ("customers", "addresses", "orders", "order_payments")
+    assert entities.for_extracted("oracle", "sales_orders") == ("sales_orders",)
     with pytest.raises(KeyError, match="known entities: orders"):
         entities.get("carts")
 

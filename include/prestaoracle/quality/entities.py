@@ -13,6 +13,18 @@ ALIASES = {"stock_availables": "stock", "order_slip": "order_slips", "order_deta
 order)."""
 
 
+EXTRACTED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("prestashop", "orders"): ("customers", "addresses", "orders", "order_payments"),
+}
+"""What an extraction brings into canonical tables, when it is more than its own entity: the mapping writes the
+order family (lines, carriers, histories, payments, customers, addresses) as one."""
+
+
+def for_extracted(source: str, entity: str) -> tuple[str, ...]:
+    """The gate entities to validate after ``source/entity`` was extracted and mapped, in a sensible order."""
+    return EXTRACTED.get((source, entity), (get(entity).name,))
+
+
 def get(name: str) -> Entity:
     """The entity called ``name`` (or by its PrestaShop resource name); a clear error for anything else."""
     entity = ENTITIES.get(ALIASES.get(name, name))

@@ -71,8 +71,20 @@ def validate_entity(staging_db: Staging | sa.Engine | str | Path, entity: str, *
     Raises ``QualityCheckError`` (and marks nothing) when a suite cannot be evaluated.
     """
     spec = entities.get(entity)
-    staging = staging_db if isinstance(staging_db, Staging) else connect(staging_db)
-    engine = staging.engine
+    if isinstance(staging_db, Staging | sa.Engine):
+        engine = staging_db if isinstance(staging_db, sa.Engine) else staging_db.engine
+        return _validate(engine, spec, run_id=run_id, report_dir=report_dir, gx_root=gx_root, context=context,
+                         flow=flow)
+    staging = connect(staging_db)
+    try:
+        return _validate(staging.engine, spec, run_id=run_id, report_dir=report_dir, gx_root=gx_root,
+                         context=context, flow=flow)
+    finally:
+        staging.dispose()
+
+
+def _validate(engine: sa.Engine, spec: entities.Entity, *, run_id: str, report_dir: Path | str,
+              gx_root: Path | str | None, context: Any, flow: str) -> QualityResult:
     started = utcnow()
     with engine.connect() as conn:
         rows, batches = frames.frames(conn.execution_options(**{READ_ONLY: True}), spec)

@@ -85,7 +85,7 @@ LEFT JOIN (SELECT source_system, source_id, COUNT(*) AS n FROM ora_sales_orders
        ON d.source_system = s.source_system AND d.source_id = s.source_id
 WHERE s.dq_status = 'pending'
 """),
-))
+), children=(("ora_order_lines", "header_id"),))
 
 SHIPMENT_LINES = Entity("shipment_lines", "oracle", "ora_shipment_lines", ("shipment_line_id",), (
     Check("shipment_lines", "frame", ("shipment_line_id",), (
@@ -111,7 +111,7 @@ INVOICES = Entity("invoices", "oracle", "ora_invoices", ("customer_trx_id",), (
         required("entered_amount", what="the invoice amount", fix=_ORACLE_FIX),
         _currency_known(),
     )),
-))
+), children=(("ora_invoice_lines", "customer_trx_id"),))
 
 RECEIPTS = Entity("receipts", "oracle", "ora_receipts", ("cash_receipt_id",), (
     Check("receipts", "frame", ("cash_receipt_id",), (

@@ -135,7 +135,9 @@ WHERE o.dq_status = 'pending'
 """)
 
 ORDERS = Entity("orders", "prestashop", "ps_orders", ("id_order",), (ORDER_FRAME, LINE_FRAME, ORDER_TABLE, LINE_TABLE),
-                children=(("ps_order_lines", "id_order"),), frame_children={"order_lines": "ps_order_lines"})
+                children=(("ps_order_lines", "id_order"), ("ps_order_carriers", "id_order"),
+                          ("ps_order_histories", "id_order")),
+                frame_children={"order_lines": "ps_order_lines"})
 
 # ------------------------------------------------------------------------------------------ customers, addresses
 
