@@ -62,6 +62,8 @@ def test_the_valid_spec_loads(tmp_path: Path) -> None:
                  id="unknown column"),
     pytest.param(VALID.replace("key: [id_order]", "key: [id_orders]"), 5, ["key column 'id_orders'"],
                  id="unmapped key"),
+    pytest.param(VALID.replace("key: [id_order]}", "key: [id_order], omit_none: true}"), 5,
+                 ["omit_none is for payloads"], id="omit_none on a table"),
     pytest.param(VALID.replace("  note:\n    from: note", "  total_paid:\n    from: note"), 12,
                  ["'total_paid' is written twice", "line 10"], id="field written twice"),
     pytest.param(VALID.replace("    from: note\n", "    from: note\n    const: x\n"), 12,

@@ -371,6 +371,8 @@ class Target(_Strict):
             raise ValueError("a target is a table (table: NAME, key: [...]) or a payload (payload: NAME)")
         if self.table is not None and not self.key:
             raise ValueError("a table target needs its key columns (key: [...])")
+        if self.table is not None and self.omit_none:
+            raise ValueError("omit_none is for payloads: a table row carries every column it maps")
         return self
 
 
