@@ -23,6 +23,7 @@ One set of rules, three ways to apply them:
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -59,13 +60,21 @@ _SQUASHED_SUFFIXES = tuple(sorted({_squash(s) for s in SECRET_SUFFIXES}))
 _SQUASHED_CARD_KEYS = frozenset(_squash(k) for k in CARD_NUMBER_KEYS)
 
 
-def is_secret_key(key: Any) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _key_kind(key: Any) -> str:
+    """``secret``, ``card`` or ``""``; cached, since the same few hundred field names recur in every record."""
     name = _squash(key)
-    return name in _SQUASHED_KEYS or name.endswith(_SQUASHED_SUFFIXES)
+    if name in _SQUASHED_CARD_KEYS:
+        return "card"
+    return "secret" if name in _SQUASHED_KEYS or name.endswith(_SQUASHED_SUFFIXES) else ""
+
+
+def is_secret_key(key: Any) -> bool:
+    return _key_kind(key) == "secret"
 
 
 def is_card_number_key(key: Any) -> bool:
-    return _squash(key) in _SQUASHED_CARD_KEYS
+    return _key_kind(key) == "card"
 
 
 def mask_card_number(value: Any) -> str:
@@ -104,10 +113,11 @@ def drop_secrets(value: Any) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if is_card_number_key(key):
+            kind = _key_kind(key)  # dict keys are hashable, so they can be cached
+            if not kind:
+                out[key] = drop_secrets(item) if isinstance(item, dict | list | tuple) else item
+            elif kind == "card":
                 out[key] = item if item in (None, "") else mask_card_number(item)
-            elif not is_secret_key(key):
-                out[key] = drop_secrets(item)
         return out
     if isinstance(value, list | tuple):
         return [drop_secrets(item) for item in value]
