@@ -114,12 +114,19 @@ def asset_name(entity: Entity, check: Check) -> str:
     return entity.suite_name(check)
 
 
-def ensure_assets(context: Any, entities: list[Entity] | tuple[Entity, ...]) -> bool:
-    """Declare the data sources and every asset of ``entities`` that is missing or out of date; returns whether
-    the project configuration changed (a committed project already has them all)."""
+def ensure_assets(context: Any, entities: list[Entity] | tuple[Entity, ...], *, remove_others: bool = False) -> bool:
+    """Declare the data sources and every asset of ``entities`` that is missing or out of date (and with
+    ``remove_others``, drop the assets no check uses any more); returns whether the project configuration changed
+    (a committed project already has them all)."""
     changed = False
     frames = _datasource(context, FRAMES_DATASOURCE, "pandas")
     staging = _datasource(context, STAGING_DATASOURCE, "sql")
+    if remove_others:
+        used = {asset_name(e, c) for e in entities for c in e.checks}
+        for source in (frames, staging):
+            for name in [a.name for a in source.assets if a.name not in used]:
+                source.delete_asset(name)
+                changed = True
     for entity in entities:
         for check in entity.checks:
             name = asset_name(entity, check)

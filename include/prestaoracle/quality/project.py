@@ -23,7 +23,7 @@ def sync(root: Path | str | None = None) -> bool:
         staging = connect(Path(tmp) / "staging.db", upgrade=True)
         try:
             with gx_project.project_lock(context, staging.engine.url.render_as_string(hide_password=False)):
-                return gx_project.ensure_assets(context, tuple(entities.ENTITIES.values()))
+                return gx_project.ensure_assets(context, tuple(entities.ENTITIES.values()), remove_others=True)
         finally:
             staging.dispose()
 

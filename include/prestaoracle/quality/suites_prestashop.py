@@ -184,14 +184,18 @@ WHERE a.dq_status = 'pending'
 
 # ------------------------------------------------------------------------------------------ catalogue and stock
 
-_SKU_OWNERS = """
-LEFT JOIN (SELECT sku, COUNT(*) AS n FROM (SELECT sku FROM ps_products UNION ALL SELECT sku FROM ps_combinations) s
-           WHERE sku IS NOT NULL AND sku <> '' GROUP BY sku) so ON so.sku = {alias}.sku"""
+# A SKU names one product. A product's combinations may share its reference (PrestaShop's demo shop does, and
+# the SKU map is keyed by product and combination, so that is fine); two different products with one reference
+# cannot be told apart by anyone matching on SKU (Oracle items, feeds, the warehouse).
+_SKU_PRODUCTS = """
+LEFT JOIN (SELECT sku, COUNT(DISTINCT id_product) AS n
+           FROM (SELECT sku, id_product FROM ps_products UNION ALL SELECT sku, id_product FROM ps_combinations) s
+           WHERE sku IS NOT NULL AND sku <> '' GROUP BY sku) sp ON sp.sku = {sku}"""
 
-_SKU_UNIQUE = at_most("sku_owners", 1, name="sku_unique", reason="duplicate",
-                      problem="another product or combination has the same SKU",
-                      fix="give every product and combination its own reference in the shop: the SKU map cannot "
-                          "tell them apart")
+_SKU_ONE_PRODUCT = at_most("sku_products", 1, name="sku_one_product", reason="duplicate",
+                           problem="another product uses the same SKU (reference)",
+                           fix="give each product its own reference in the shop (Catalog › Products): a SKU that "
+                               "names two products cannot be matched to one Oracle item")
 
 PRODUCTS = Entity("products", "prestashop", "ps_products", ("id_product",), (
     Check("products", "frame", ("id_product",), (
@@ -202,28 +206,33 @@ PRODUCTS = Entity("products", "prestashop", "ps_products", ("id_product",), (
         at_least("price", 0, name="price_not_negative", reason="invalid_data", problem="the price is negative",
                  fix="correct the product's price in the shop"),
     )),
-    Check("products_table", "table", ("id_product",), (_SKU_UNIQUE,), query=f"""
-SELECT p.id_product, p.sku, so.n AS sku_owners
-FROM ps_products p{_SKU_OWNERS.format(alias="p")}
+    Check("products_table", "table", ("id_product",), (_SKU_ONE_PRODUCT,), query=f"""
+SELECT p.id_product, p.sku, sp.n AS sku_products
+FROM ps_products p{_SKU_PRODUCTS.format(sku="p.sku")}
 WHERE p.dq_status = 'pending'
 """),
 ))
 
+# A combination without a reference of its own is sold under its product's (PrestaShop copies that onto the
+# order line), so only a combination with neither has no SKU.
 COMBINATIONS = Entity("combinations", "prestashop", "ps_combinations", ("id_product_attribute",), (
-    Check("combinations", "frame", ("id_product_attribute",), (
-        required("sku", what="the combination's reference (SKU)",
-                 fix="give the combination its own reference in the shop (Catalog › Products › Combinations)"),
-    )),
     Check("combinations_table", "table", ("id_product_attribute",), (
-        _SKU_UNIQUE,
+        required("effective_sku", what="the SKU (the combination's reference, else its product's)",
+                 name="sku_present",
+                 fix="give the combination (or its product) a reference in the shop (Catalog › Products › "
+                     "Combinations)"),
+        _SKU_ONE_PRODUCT,
         found("product_found", name="combination_product_resolvable",
               problem="the combination's product is not in staging",
               fix="extract products (python -m prestaoracle extract --source prestashop --entity products)"),
     ), query=f"""
-SELECT pc.id_product_attribute, pc.sku, so.n AS sku_owners,
+SELECT pc.id_product_attribute, pc.id_product,
+       CASE WHEN pc.sku IS NOT NULL AND pc.sku <> '' THEN pc.sku
+            WHEN p.sku IS NOT NULL AND p.sku <> '' THEN p.sku END AS effective_sku,
+       CASE WHEN pc.sku IS NOT NULL AND pc.sku <> '' THEN sp.n END AS sku_products,
        CASE WHEN p.id_product IS NULL THEN 0 ELSE 1 END AS product_found
-FROM ps_combinations pc{_SKU_OWNERS.format(alias="pc")}
-LEFT JOIN ps_products p ON p.id_product = pc.id_product
+FROM ps_combinations pc
+LEFT JOIN ps_products p ON p.id_product = pc.id_product{_SKU_PRODUCTS.format(sku="pc.sku")}
 WHERE pc.dq_status = 'pending'
 """),
 ))
