@@ -74,7 +74,12 @@ def verdicts(entity: Entity, outcomes: Iterable[CheckOutcome]) -> dict[str, Reco
                 where = {k: v for k, v in entry.items() if k not in entity.key}
                 verdict = found.setdefault(key, RecordVerdict(key))
                 verdict.findings.append(Finding(rules[expectation.rule], outcome.check, where))
-    return found
+    return dict(sorted(found.items(), key=lambda item: _natural(item[0])))
+
+
+def _natural(key: str) -> tuple:
+    """Record keys in the order people expect (``9`` before ``10``, composite keys part by part)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in key.split("|"))
 
 
 def apply(conn: sa.Connection, entity: Entity, *, keys: list[dict[str, Any]], failing: Mapping[str, RecordVerdict],
