@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema at Alembic revision 0003 (sqlite).
+-- Staging schema at Alembic revision 0004 (sqlite).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -690,4 +690,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0003');
+INSERT INTO alembic_version (version_num) VALUES ('0004');

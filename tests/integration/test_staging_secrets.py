@@ -4,9 +4,11 @@ the fixtures carry, not only by key names. The rest of each record is kept, and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,8 @@ import sqlalchemy as sa
 from defusedxml import ElementTree as SafeET
 from support.pg import temp_database
 
-from prestaoracle.staging import Staging, connect, schema
+from prestaoracle.staging import Staging, connect, migrate, schema
+from prestaoracle.staging._common import canonical_json, sha1_hex
 
 FIXTURES = Path("/work/shared/fixtures/prestashop-8.1.2")
 # The secret fields of PrestaShop 8.1.2 records (customers, orders, order payments), named here independently of the
@@ -132,3 +135,50 @@ def test_oracle_payloads_lose_their_tokens(stg: Staging) -> None:
     assert stg.landed("oracle", "sales_orders") == [{
         "OrderNumber": "1001", "LastUpdateDate": "2026-01-02T03:04:05+00:00",
         "links": [{"rel": "self", "href": "https://pod/x"}]}]
+
+
+PURGE = "0004"  # the revision that drops secrets landed by older releases
+
+
+@pytest.fixture(params=BACKENDS)
+def before_purge(request, tmp_path) -> Iterator[Staging]:
+    """A staging database at the revision before the purge, as an older release left it."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            staging = connect(tmp_path / "staging.db")
+        else:
+            staging = connect(stack.enter_context(temp_database("prestaoracle_purge")))
+        stack.callback(staging.dispose)
+        migrate.upgrade(staging.engine, target=migrate.script_directory().get_revision(PURGE).down_revision)
+        yield staging
+
+
+def test_secrets_landed_before_the_fix_are_dropped_by_the_upgrade(before_purge: Staging) -> None:
+    """The purge rewrites what older releases landed with its secrets; history versions that differed only by a
+    secret become one, and the next read of the same record is "unchanged"."""
+    stg = before_purge
+    customer = recorded_records()["07_get_customers_full_json"][1]
+    secrets = _secret_values({"c": [customer]})
+    assert secrets  # this customer carries a password hash and a secure key
+    clean = {k: v for k, v in customer.items() if k not in ("passwd", "secure_key", "reset_password_token")}
+    old, new = canonical_json(customer), canonical_json(clean)
+    other = canonical_json({**customer, "id": 99, "email": "x@y.z"})
+    row = {"source": "prestashop", "entity": "customers", "date_upd": None, "run_id": "r0",
+           "extracted_at": datetime(2026, 1, 2)}
+    with stg.engine.begin() as conn:
+        conn.execute(schema.landing_records.insert(), [
+            {**row, "record_id": str(customer["id"]), "payload": old, "payload_sha1": sha1_hex(old)},
+            {**row, "record_id": "99", "payload": other, "payload_sha1": sha1_hex(other)}])
+        conn.execute(schema.landing_history.insert(), [
+            {**row, "record_id": str(customer["id"]), "payload": old, "payload_sha1": sha1_hex(old)},
+            {**row, "record_id": str(customer["id"]), "payload": new, "payload_sha1": sha1_hex(new)},
+            {**row, "record_id": "99", "payload": other, "payload_sha1": sha1_hex(other)}])
+    assert stg.upgrade() == migrate.head()
+    with stg.engine.connect() as conn:
+        records = conn.execute(sa.select(schema.landing_records)).mappings().all()
+        history = conn.execute(sa.select(schema.landing_history)).mappings().all()
+    stored = "\n".join(r["payload"] for r in [*records, *history])
+    assert [s for s in secrets if s in stored] == []
+    assert all(r["payload_sha1"] == sha1_hex(r["payload"]) for r in [*records, *history])
+    assert sorted(r["record_id"] for r in history) == sorted([str(customer["id"]), "99"])
+    assert stg.land("prestashop", "customers", [customer], run_id="r1").unchanged == 1
