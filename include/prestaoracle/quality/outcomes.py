@@ -87,9 +87,9 @@ def apply(conn: sa.Connection, entity: Entity, *, keys: list[dict[str, Any]], fa
     """Mark every validated row (and its children), write the dead letters and resolve the cured ones."""
     status_of = {entity.record_key(k): (QUARANTINED if entity.record_key(k) in failing else PASSED) for k in keys}
     marks = [(tuple(k[c] for c in entity.key), status_of[entity.record_key(k)]) for k in keys]
-    _mark(conn, entity.table, entity.key, marks)
+    _mark(conn, entity.table, entity.key, marks, only_pending=True)
     for table, fk in entity.children:
-        _mark(conn, table, (fk,), marks)
+        _mark(conn, table, (fk,), marks, only_pending=False)
     for key, verdict in failing.items():
         dead_letters.quarantine(conn, source=entity.source, entity=entity.name, record_key=key, stage=STAGE,
                                 reason_class=verdict.reason_class, message=verdict.message(),
@@ -97,13 +97,20 @@ def apply(conn: sa.Connection, entity: Entity, *, keys: list[dict[str, Any]], fa
     _resolve_cured(conn, entity, status_of, failing)
 
 
-def _mark(conn: sa.Connection, table: str, columns: tuple[str, ...], marks: list[tuple[tuple[Any, ...], str]]) -> None:
-    """Set the status of the still-pending rows whose ``columns`` equal each mark's values."""
+def _mark(conn: sa.Connection, table: str, columns: tuple[str, ...], marks: list[tuple[tuple[Any, ...], str]], *,
+          only_pending: bool) -> None:
+    """Set the status of the rows whose ``columns`` equal each mark's values.
+
+    A record is marked only while still pending (a mapping run that changed it meanwhile made it pending again,
+    for the next gate run). Children follow their record unconditionally: filtering them on ``dq_status`` too
+    would let SQLite pick the low-selectivity ``dq_status`` index over a composite parent-key index and scan every
+    pending row per statement (seen on ps_order_histories)."""
     if not marks:
         return
     where = " AND ".join(f"{c} = :k{i}" for i, c in enumerate(columns))
-    statement = sa.text(f"UPDATE {table} SET {DQ_STATUS} = :status "  # noqa: S608 (names are constants)
-                        f"WHERE {where} AND {DQ_STATUS} = :pending")
+    if only_pending:
+        where += f" AND {DQ_STATUS} = :pending"
+    statement = sa.text(f"UPDATE {table} SET {DQ_STATUS} = :status WHERE {where}")  # noqa: S608 (constants)
     conn.execute(statement, [{**{f"k{i}": v for i, v in enumerate(values)}, "status": status, "pending": PENDING}
                              for values, status in marks])
 

@@ -152,15 +152,11 @@ def _payloads(spec: entities.Entity, rows: Any, batches: dict[str, Any],
     """The dead-letter payload of each failing record: its row, plus its children rows under their table name."""
     if not failing:
         return {}
-    payloads = {}
-    for row in frames.records(rows):
-        key = spec.record_key(row)
-        if key in failing:
-            payloads[key] = row
+    keys = rows[list(spec.key)].astype(str).agg("|".join, axis=1)
+    payloads = {spec.record_key(row): row for row in frames.records(rows[keys.isin(failing)])}
     for check_name, table in spec.frame_children.items():
+        children = batches[check_name]
         fk = dict(spec.children)[table]
-        for child in frames.records(batches[check_name]):
-            payload = payloads.get(str(child[fk]))
-            if payload is not None:
-                payload.setdefault(table, []).append(child)
+        for child in frames.records(children[children[fk].astype(str).isin(failing)]):
+            payloads[str(child[fk])].setdefault(table, []).append(child)
     return payloads
