@@ -76,3 +76,10 @@ def test_importing_the_gate_imports_neither_gx_nor_pandas() -> None:
             "print('great_expectations' in sys.modules, 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_the_gate_refuses_a_database_gx_cannot_open(tmp_path) -> None:
+    from prestaoracle.quality import validate_entity
+
+    with pytest.raises(ValueError, match="SQLite file or PostgreSQL"):
+        validate_entity("sqlite://", "orders", run_id="r", report_dir=tmp_path)

@@ -85,6 +85,9 @@ def validate_entity(staging_db: Staging | sa.Engine | str | Path, entity: str, *
 
 def _validate(engine: sa.Engine, spec: entities.Entity, *, run_id: str, report_dir: Path | str,
               gx_root: Path | str | None, context: Any, flow: str) -> QualityResult:
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        raise ValueError("the quality gate needs a staging database GX can open too: a SQLite file or PostgreSQL, "
+                         "not SQLite in memory")
     started = utcnow()
     with engine.connect() as conn:
         rows, batches = frames.frames(conn.execution_options(**{READ_ONLY: True}), spec)
