@@ -126,10 +126,6 @@ def not_below(column_a: str, column_b: str, *, name: str, reason: str, problem: 
                  "ignore_row_if": "either_value_is_missing"}, reason, problem, fix)
 
 
-def unique(column: str, *, name: str, problem: str, fix: str) -> Rule:
-    return Rule(name, "ExpectColumnValuesToBeUnique", {"column": column}, "duplicate", problem, fix)
-
-
 def found(column: str, *, name: str, problem: str, fix: str) -> Rule:
     """A ``table`` check's 1/0 column saying a referenced row exists (NULL when there is nothing to look up)."""
     return Rule(name, "ExpectColumnValuesToBeInSet", {"column": column, "value_set": [1]}, "mapping_missing",

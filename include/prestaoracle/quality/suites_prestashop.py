@@ -8,7 +8,7 @@ table checks read the columns their query computes over the whole staging table,
 from __future__ import annotations
 
 from . import codes
-from .rules import Check, Entity, Rule, at_least, at_most, found, matches, not_below, one_of, required, unique
+from .rules import Check, Entity, Rule, at_least, at_most, found, matches, not_below, one_of, required
 
 # Money rules allow one cent: PrestaShop rounds per line (round_type 1) or per total, and both are right.
 CENT = 0.01
@@ -79,8 +79,8 @@ LINE_FRAME = Check("order_lines", "frame", ("id_order", "id_order_detail"), (
 # Orders of one cart sharing one reference are PrestaShop's own split (one order per carrier): legitimate. Two
 # references on one cart are two checkouts of the same cart (a double-click, a payment module calling back twice).
 ORDER_TABLE = Check("orders_table", "table", ("id_order",), (
-    unique("id_order", name="order_id_unique", problem="the order id appears twice",
-           fix="the staging table was edited by hand: remove the copy"),
+    at_most("same_id_orders", 1, name="order_id_unique", reason="duplicate", problem="the order id appears twice",
+            fix="the staging table was edited by hand: remove the copy"),
     at_most("references_per_cart", 1, name="cart_one_order", reason="duplicate",
             problem="another order with a different reference was placed from the same cart (duplicate order)",
             fix="decide in the shop which of the orders is real and cancel the other (set it to 'Canceled'); "
@@ -99,13 +99,14 @@ ORDER_TABLE = Check("orders_table", "table", ("id_order",), (
           fix="extract addresses (python -m prestaoracle extract --source prestashop --entity addresses)"),
 ), query="""
 SELECT o.id_order, o.id_cart, o.reference, o.id_customer,
-       rc.n AS references_per_cart, cr.n AS carts_per_reference,
+       ids.n AS same_id_orders, rc.n AS references_per_cart, cr.n AS carts_per_reference,
        CASE WHEN o.id_customer IS NULL THEN NULL WHEN c.id_customer IS NULL THEN 0 ELSE 1 END AS customer_found,
        CASE WHEN o.id_address_delivery IS NULL THEN NULL WHEN ad.id_address IS NULL THEN 0 ELSE 1 END
             AS delivery_address_found,
        CASE WHEN o.id_address_invoice IS NULL THEN NULL WHEN ai.id_address IS NULL THEN 0 ELSE 1 END
             AS invoice_address_found
 FROM ps_orders o
+LEFT JOIN (SELECT id_order, COUNT(*) AS n FROM ps_orders GROUP BY id_order) ids ON ids.id_order = o.id_order
 LEFT JOIN (SELECT id_cart, COUNT(DISTINCT reference) AS n FROM ps_orders GROUP BY id_cart) rc
        ON rc.id_cart = o.id_cart
 LEFT JOIN (SELECT reference, COUNT(DISTINCT id_cart) AS n FROM ps_orders GROUP BY reference) cr
@@ -151,9 +152,15 @@ CUSTOMERS = Entity("customers", "prestashop", "ps_customers", ("id_customer",), 
         required("firstname", what="the first name", fix="enter the customer's first name in the shop"),
     )),
     Check("customers_table", "table", ("id_customer",), (
-        unique("id_customer", name="customer_id_unique", problem="the customer id appears twice",
-               fix="the staging table was edited by hand: remove the copy"),
-    ), query="SELECT c.id_customer FROM ps_customers c WHERE c.dq_status = 'pending'"),
+        at_most("same_id_customers", 1, name="customer_id_unique", reason="duplicate",
+                problem="the customer id appears twice", fix="the staging table was edited by hand: remove the copy"),
+    ), query="""
+SELECT c.id_customer, ids.n AS same_id_customers
+FROM ps_customers c
+LEFT JOIN (SELECT id_customer, COUNT(*) AS n FROM ps_customers GROUP BY id_customer) ids
+       ON ids.id_customer = c.id_customer
+WHERE c.dq_status = 'pending'
+"""),
 ))
 
 ADDRESSES = Entity("addresses", "prestashop", "ps_addresses", ("id_address",), (
