@@ -40,9 +40,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from more_itertools import batched
 
@@ -50,6 +51,7 @@ from prestaoracle.staging import watermarks
 from prestaoracle.staging.db import READ_ONLY
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What an ``orders`` extraction also brings, by parent key, so a staged order is complete.
 ORDER_CHILDREN = (("order_details", "id_order"), ("order_carriers", "id_order"), ("order_histories", "id_order"))
@@ -86,6 +88,10 @@ class ExtractResult:
     chunks: int = 0
     windows: list[tuple[str | None, str]] = field(default_factory=list)
     watermark: str | None = None
+
+    def __post_init__(self) -> None:
+        for counts in (self.read, self.new, self.changed, self.unchanged):
+            counts.setdefault(self.entity, 0)  # "read 0" is an answer too
 
     def summary(self) -> str:
         rows = [f"{e}: read {n}, new {self.new.get(e, 0)}, changed {self.changed.get(e, 0)}, "
@@ -173,10 +179,16 @@ def _prestashop_window(reader: Any, staging: Any, entity: str, window: _Window, 
     result.windows.append((_text(window.since), _text(window.until)))
     pages = reader.iter_changed_pages(entity, window.since, window.until, cursor=cursor, overlap=timedelta(0),
                                       after_id=int(window.position or 0))
-    for page in pages:
+    parties: dict[str, set[int]] = {"customers": set(), "addresses": set()}
+
+    def with_family(page: Any) -> tuple[Any, list[tuple[str, list[dict], str]]]:
         batches: list[tuple[str, list[dict], str]] = [(entity, page.records, cursor)]
         if entity == "orders" and page.records:
-            batches.extend(_order_family(reader, page.records))
+            batches.extend(_order_family(reader, page.records, parties))
+        return page, batches
+
+    # The next page is read while this one is landed: the shop and the database work at the same time.
+    for page, batches in _read_ahead(with_family(p) for p in pages):
         with staging.transaction() as tx:
             for name, records, date_key in batches:
                 landed = tx.land("prestashop", name, records, date_key=date_key, run_id=result.run_id, date_tz=tz)
@@ -189,8 +201,9 @@ def _prestashop_window(reader: Any, staging: Any, entity: str, window: _Window, 
     _close_window(staging, "prestashop", entity, window, result, lambda: counter.count, tz)
 
 
-def _order_family(reader: Any, orders: list[dict]) -> list[tuple[str, list[dict], str]]:
-    """The children and parties of a page of orders, one call per 100 parents, never one per order."""
+def _order_family(reader: Any, orders: list[dict], parties: dict[str, set[int]]) -> list[tuple[str, list[dict], str]]:
+    """The children and parties of a page of orders, one call per 100 parents, never one per order. Customers and
+    addresses already read by an earlier page of the run (``parties``, ids only) are not read again."""
     ids = [o["id"] for o in orders]
     out: list[tuple[str, list[dict], str]] = []
     for resource, key in ORDER_CHILDREN:
@@ -198,11 +211,12 @@ def _order_family(reader: Any, orders: list[dict]) -> list[tuple[str, list[dict]
     references = sorted({o["reference"] for o in orders if o.get("reference")})
     out.append(("order_payments", reader.get_by_ids("order_payments", references, field="order_reference"),
                 "date_add"))
-    customers = sorted({o["id_customer"] for o in orders if o.get("id_customer")}, key=int)
-    out.append(("customers", reader.get_by_ids("customers", customers), "date_upd"))
-    addresses = sorted({o[k] for o in orders for k in ("id_address_delivery", "id_address_invoice") if o.get(k)},
-                       key=int)
-    out.append(("addresses", reader.get_by_ids("addresses", addresses), "date_upd"))
+    customers = {int(o["id_customer"]) for o in orders if o.get("id_customer")} - parties["customers"]
+    addresses = {int(o[k]) for o in orders for k in ("id_address_delivery", "id_address_invoice")
+                 if o.get(k)} - parties["addresses"]
+    for name, wanted in (("customers", customers), ("addresses", addresses)):
+        out.append((name, reader.get_by_ids(name, sorted(wanted)), "date_upd"))
+        parties[name] |= wanted
     return out
 
 
@@ -236,7 +250,7 @@ def extract_oracle(client: Any, staging: Any, entity: str, *, since: datetime | 
     overlap = FUSION_OVERLAP if overlap is None else overlap
     for window in _windows(staging, "oracle", entity, since, end, overlap, None):
         result.windows.append((_text(window.since), _text(window.until)))
-        rows = _fusion_rows(client, entity, window, source_system)
+        rows = _fusion_rows(client, entity, window, source_system, chunk)
         for part in batched(rows, chunk):
             with staging.transaction() as tx:
                 landed = tx.land("oracle", entity, part, id_key=key, date_key="LastUpdateDate", run_id=run_id)
@@ -251,15 +265,16 @@ def extract_oracle(client: Any, staging: Any, entity: str, *, since: datetime | 
     return result
 
 
-def _fusion_rows(client: Any, entity: str, window: _Window, source_system: str) -> Iterator[dict]:
+def _fusion_rows(client: Any, entity: str, window: _Window, source_system: str, page: int) -> Iterator[dict]:
     since = window.since or FUSION_BEGINNING
     after = _parse_fusion_position(window.position) if window.position else None
+    limit = max(1, min(page, 500))
     if entity == "sales_orders":
         return client.orders_changed_since(since, window.until, source_system=source_system, with_lines=True,
-                                           after=after)
+                                           after=after, limit=limit)
     method = {"shipment_lines": client.shipment_lines_changed_since, "invoices": client.invoices_changed_since,
               "receipts": client.receipts_changed_since}[entity]
-    return method(since, window.until, after=after)
+    return method(since, window.until, after=after, limit=limit)
 
 
 def _fusion_position(row: dict, key: str) -> str:
@@ -370,6 +385,24 @@ def _instant(text: str, tz: tzinfo | None) -> datetime:
 
 
 # ------------------------------------------------------------------------------------------------ landing
+
+
+def _read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items``, each next one computed in a worker thread while the caller handles the current one (at most two
+    in memory). The generator runs in that one thread only; its exceptions reach the caller at the item they
+    replace, so whatever came before is handled first."""
+    end = object()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract-ahead")
+    try:
+        future = pool.submit(next, items, end)
+        while True:
+            item = future.result()
+            if item is end:
+                return
+            future = pool.submit(next, items, end)
+            yield item  # type: ignore[misc]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _land_in_chunks(staging: Any, source: str, entity: str, chunks: Iterable[Sequence[dict]], result: ExtractResult,

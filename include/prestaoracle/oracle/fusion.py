@@ -9,7 +9,8 @@ the project's emulator.
   One lock per credentials object: many threads share one token. :class:`BasicAuth` sends a Fusion user.
 * **Reads** (§2.1–§2.2): ``get``, ``get_item`` (None on 404), ``iter_collection`` paging with ``offset += count``
   until ``hasMore`` is false; ``q`` may be a :class:`~prestaoracle.oracle.fusion_query.Q` rendered for the
-  client's ``REST-Framework-Version`` (rowmatch from 2, QBE for 1).
+  client's ``REST-Framework-Version`` (rowmatch from 2, QBE for 1). The ``*_changed_since`` reads page by keyset
+  on ``(LastUpdateDate, id)`` instead (``fusion_keyset.py``): offset paging over a moving date sort skips rows.
 * **Retries** (§2.5): reads, the token endpoint and explicitly idempotent writes are retried on no answer and the
   policy's statuses (408, 429, 500, 502, 503, 504) by the product's one retry mechanism (``prestaoracle/retry.py``:
   attempts and a time budget per call, backoff with jitter, ``Retry-After``); past it a ``retryable``
@@ -658,37 +659,39 @@ class FusionClient:
 
     def shipment_lines_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
                                      q: Q | None = None, fields: str | None = None,
-                                     after: tuple[Any, Any] | None = None) -> Iterator[dict]:
+                                     after: tuple[Any, Any] | None = None, limit: int = 500) -> Iterator[dict]:
         """``shipmentLines`` with ``since < LastUpdateDate <= until`` (tracking numbers, shipped quantities).
 
         Like every ``*_changed_since`` read: keyset paging on ``(LastUpdateDate, id)`` (``fusion_keyset.py``), so
-        rows updated during the read are not skipped; ``after=(LastUpdateDate, id)`` resumes after that row.
+        rows updated during the read are not skipped; ``after=(LastUpdateDate, id)`` resumes after that row;
+        ``limit`` is the page size.
         """
         yield from keyset.iter_changed(self, "shipmentLines", since, until, key="ShipmentLine", q=q, fields=fields,
-                                       after=after)
+                                       after=after, limit=limit)
 
     def invoices_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
                                q: Q | None = None, with_lines: bool = True,
-                               after: tuple[Any, Any] | None = None) -> Iterator[dict]:
+                               after: tuple[Any, Any] | None = None, limit: int = 500) -> Iterator[dict]:
         """``receivablesInvoices`` changed in the window, each with its complete ``receivablesInvoiceLines``."""
         accessor = "receivablesInvoiceLines"
         for row in keyset.iter_changed(self, "receivablesInvoices", since, until, key="CustomerTransactionId", q=q,
-                                       expand=accessor if with_lines else None, after=after):
+                                       expand=accessor if with_lines else None, after=after, limit=limit):
             if with_lines:
                 row[accessor] = self._child_rows(row, accessor,
                                                  f"receivablesInvoices/{row.get('CustomerTransactionId')}")
             yield row
 
     def receipts_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
-                               q: Q | None = None, after: tuple[Any, Any] | None = None) -> Iterator[dict]:
+                               q: Q | None = None, after: tuple[Any, Any] | None = None,
+                               limit: int = 500) -> Iterator[dict]:
         """``standardReceipts`` changed in the window."""
         yield from keyset.iter_changed(self, "standardReceipts", since, until, key="StandardReceiptId", q=q,
-                                       after=after)
+                                       after=after, limit=limit)
 
     def orders_changed_since(self, since: dt.datetime | str, until: dt.datetime | str | None = None, *,
                              source_system: str | None = "PSHOP", fields: str | None = None,
                              with_lines: bool = False, q: Q | None = None,
-                             after: tuple[Any, Any] | None = None) -> Iterator[dict]:
+                             after: tuple[Any, Any] | None = None, limit: int = 500) -> Iterator[dict]:
         """``salesOrdersForOrderHub`` changed in the window (of ``source_system`` unless None) (§3.2).
 
         ``with_lines`` expands ``lines`` (complete list) unless ``fields`` is given, which wins over expand in ADF:
@@ -697,7 +700,7 @@ class FusionClient:
         flt = fq.and_(fq.eq("SourceTransactionSystem", source_system), q) if source_system else q
         expand = "lines" if with_lines and fields is None else None
         for row in keyset.iter_changed(self, ORDERS, since, until, key="HeaderId", q=flt, fields=fields,
-                                       expand=expand, after=after):
+                                       expand=expand, after=after, limit=limit):
             if "lines" in row:
                 row["lines"] = self._child_rows(row, "lines", f"{ORDERS}/{row.get('HeaderId')}")
             yield row
