@@ -12,16 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from more_itertools import batched
 
 from prestaoracle.reasons import most_specific
 from prestaoracle.staging import dead_letters
 from prestaoracle.staging.schema import DQ_STATUSES
 
-from .frames import DQ_STATUS, PENDING
+from .frames import DQ_STATUS
 from .gx_project import CheckOutcome
 from .rules import Entity, Rule
 
 STAGE = "validate"
+MARK_CHUNK = 500
 _, PASSED, QUARANTINED = DQ_STATUSES
 
 
@@ -87,9 +89,9 @@ def apply(conn: sa.Connection, entity: Entity, *, keys: list[dict[str, Any]], fa
     """Mark every validated row (and its children), write the dead letters and resolve the cured ones."""
     status_of = {entity.record_key(k): (QUARANTINED if entity.record_key(k) in failing else PASSED) for k in keys}
     marks = [(tuple(k[c] for c in entity.key), status_of[entity.record_key(k)]) for k in keys]
-    _mark(conn, entity.table, entity.key, marks, only_pending=True)
+    _mark(conn, entity.table, entity.key, marks)
     for table, fk in entity.children:
-        _mark(conn, table, (fk,), marks, only_pending=False)
+        _mark(conn, table, (fk,), marks)
     for key, verdict in failing.items():
         dead_letters.quarantine(conn, source=entity.source, entity=entity.name, record_key=key, stage=STAGE,
                                 reason_class=verdict.reason_class, message=verdict.message(),
@@ -97,22 +99,20 @@ def apply(conn: sa.Connection, entity: Entity, *, keys: list[dict[str, Any]], fa
     _resolve_cured(conn, entity, status_of, failing)
 
 
-def _mark(conn: sa.Connection, table: str, columns: tuple[str, ...], marks: list[tuple[tuple[Any, ...], str]], *,
-          only_pending: bool) -> None:
-    """Set the status of the rows whose ``columns`` equal each mark's values.
+def _mark(conn: sa.Connection, table: str, columns: tuple[str, ...], marks: list[tuple[tuple[Any, ...], str]]) -> None:
+    """Set the status of the rows whose ``columns`` equal each mark's values, a few hundred keys per statement.
 
-    A record is marked only while still pending (a mapping run that changed it meanwhile made it pending again,
-    for the next gate run). Children follow their record unconditionally: filtering them on ``dq_status`` too
-    would let SQLite pick the low-selectivity ``dq_status`` index over a composite parent-key index and scan every
-    pending row per statement (seen on ps_order_histories)."""
-    if not marks:
-        return
-    where = " AND ".join(f"{c} = :k{i}" for i, c in enumerate(columns))
-    if only_pending:
-        where += f" AND {DQ_STATUS} = :pending"
-    statement = sa.text(f"UPDATE {table} SET {DQ_STATUS} = :status WHERE {where}")  # noqa: S608 (constants)
-    conn.execute(statement, [{**{f"k{i}": v for i, v in enumerate(values)}, "status": status, "pending": PENDING}
-                             for values, status in marks])
+    No ``dq_status = 'pending'`` condition: it would not tell a row re-mapped during the run from the one read
+    (both are pending), and SQLite, without statistics, then walks the low-selectivity ``dq_status`` index instead
+    of the key (every pending row per statement)."""
+    t = sa.table(table, *(sa.column(c) for c in columns), sa.column(DQ_STATUS))
+    key = sa.tuple_(*(t.c[c] for c in columns)) if len(columns) > 1 else t.c[columns[0]]
+    by_status: dict[str, list[Any]] = {}
+    for values, status in marks:
+        by_status.setdefault(status, []).append(values if len(columns) > 1 else values[0])
+    for status, keys in by_status.items():
+        for chunk in batched(keys, MARK_CHUNK):
+            conn.execute(sa.update(t).where(key.in_(chunk)).values({DQ_STATUS: status}))
 
 
 def _resolve_cured(conn: sa.Connection, entity: Entity, status_of: Mapping[str, str],
