@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from support.sandbox import run_sandbox
 from prestaoracle.flows.extract import extract_oracle
 from prestaoracle.oracle import FusionClient, OAuth2ClientCredentials, RetryPolicy
 from prestaoracle.oracle import fusion_query as fq
-from prestaoracle.prestashop.shoptime import parse_http_date
 from prestaoracle.staging import connect, watermarks
 
 pytestmark = pytest.mark.xdist_group("extract_oracle")
@@ -175,8 +175,7 @@ def test_a_crashed_extraction_resumes_after_the_last_committed_chunk(pod: str, o
 
 def test_without_until_the_window_ends_at_the_pods_clock(pod: str, orders: list[int], tmp_path: Path) -> None:
     staging = connect(f"sqlite:///{tmp_path / 'staging.db'}", upgrade=True)
-    before = parse_http_date(requests.get(f"{pod}/sandbox/clock", timeout=30).headers["Date"])
+    before = parsedate_to_datetime(requests.get(f"{pod}/sandbox/clock", timeout=30).headers["Date"])
     result = extract_oracle(_client(pod), staging, "receipts", run_id="now")
-    after = parse_http_date(requests.get(f"{pod}/sandbox/clock", timeout=30).headers["Date"])
-    assert before is not None and after is not None
+    after = parsedate_to_datetime(requests.get(f"{pod}/sandbox/clock", timeout=30).headers["Date"])
     assert before <= datetime.fromisoformat(result.watermark or "") <= after
