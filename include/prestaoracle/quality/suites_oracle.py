@@ -23,11 +23,12 @@ def _unique_in_table(table: str, key: str, column: str, *, name: str, problem: s
         Rule(name, "ExpectColumnValuesToBeBetween", {"column": "same_value_rows", "max_value": 1}, "duplicate",
              problem, fix),
     ), query=f"""
-SELECT t.{key}, t.{column}, d.n AS same_value_rows
-FROM {table} t
-LEFT JOIN (SELECT {column}, COUNT(*) AS n FROM {table} WHERE {column} IS NOT NULL GROUP BY {column}) d
-       ON d.{column} = t.{column}
-WHERE t.dq_status = 'pending'
+SELECT w.{key}, w.{column}, w.same_value_rows
+FROM (SELECT t.{key}, t.{column}, t.dq_status,
+             CASE WHEN t.{column} IS NULL THEN NULL ELSE COUNT(*) OVER (PARTITION BY t.{column}) END
+                  AS same_value_rows
+      FROM {table} t) w
+WHERE w.dq_status = 'pending'
 """)
 
 
@@ -78,12 +79,12 @@ SALES_ORDERS = Entity("sales_orders", "oracle", "ora_sales_orders", ("header_id"
              "cancel the extra order in Oracle Order Management (keep the one the sync ledger names) and find "
              "out who created it: the integration creates each shop order once"),
     ), query="""
-SELECT s.header_id, s.source_system, s.source_id, d.n AS same_source_orders
-FROM ora_sales_orders s
-LEFT JOIN (SELECT source_system, source_id, COUNT(*) AS n FROM ora_sales_orders
-           WHERE source_id IS NOT NULL GROUP BY source_system, source_id) d
-       ON d.source_system = s.source_system AND d.source_id = s.source_id
-WHERE s.dq_status = 'pending'
+SELECT w.header_id, w.source_system, w.source_id, w.same_source_orders
+FROM (SELECT s.header_id, s.source_system, s.source_id, s.dq_status,
+             CASE WHEN s.source_id IS NULL THEN NULL
+                  ELSE COUNT(*) OVER (PARTITION BY s.source_system, s.source_id) END AS same_source_orders
+      FROM ora_sales_orders s) w
+WHERE w.dq_status = 'pending'
 """),
 ), children=(("ora_order_lines", "header_id"),))
 

@@ -98,23 +98,27 @@ ORDER_TABLE = Check("orders_table", "table", ("id_order",), (
           problem="the order's invoice address is not in staging",
           fix="extract addresses (python -m prestaoracle extract --source prestashop --entity addresses)"),
 ), query="""
-SELECT o.id_order, o.id_cart, o.reference, o.id_customer,
-       ids.n AS same_id_orders, rc.n AS references_per_cart, cr.n AS carts_per_reference,
-       CASE WHEN o.id_customer IS NULL THEN NULL WHEN c.id_customer IS NULL THEN 0 ELSE 1 END AS customer_found,
-       CASE WHEN o.id_address_delivery IS NULL THEN NULL WHEN ad.id_address IS NULL THEN 0 ELSE 1 END
+SELECT w.id_order, w.id_cart, w.reference, w.id_customer,
+       w.same_id_orders, w.references_per_cart, w.carts_per_reference,
+       CASE WHEN w.id_customer IS NULL THEN NULL WHEN c.id_customer IS NULL THEN 0 ELSE 1 END AS customer_found,
+       CASE WHEN w.id_address_delivery IS NULL THEN NULL WHEN ad.id_address IS NULL THEN 0 ELSE 1 END
             AS delivery_address_found,
-       CASE WHEN o.id_address_invoice IS NULL THEN NULL WHEN ai.id_address IS NULL THEN 0 ELSE 1 END
+       CASE WHEN w.id_address_invoice IS NULL THEN NULL WHEN ai.id_address IS NULL THEN 0 ELSE 1 END
             AS invoice_address_found
-FROM ps_orders o
-LEFT JOIN (SELECT id_order, COUNT(*) AS n FROM ps_orders GROUP BY id_order) ids ON ids.id_order = o.id_order
-LEFT JOIN (SELECT id_cart, COUNT(DISTINCT reference) AS n FROM ps_orders GROUP BY id_cart) rc
-       ON rc.id_cart = o.id_cart
-LEFT JOIN (SELECT reference, COUNT(DISTINCT id_cart) AS n FROM ps_orders GROUP BY reference) cr
-       ON cr.reference = o.reference
-LEFT JOIN ps_customers c ON c.id_customer = o.id_customer
-LEFT JOIN ps_addresses ad ON ad.id_address = o.id_address_delivery
-LEFT JOIN ps_addresses ai ON ai.id_address = o.id_address_invoice
-WHERE o.dq_status = 'pending'
+FROM (SELECT o.id_order, o.id_cart, o.reference, o.id_customer, o.id_address_delivery, o.id_address_invoice,
+             o.dq_status,
+             COUNT(*) OVER (PARTITION BY o.id_order) AS same_id_orders,
+             CASE WHEN o.id_cart IS NULL THEN NULL
+                  WHEN MIN(o.reference) OVER (PARTITION BY o.id_cart) < MAX(o.reference) OVER (PARTITION BY o.id_cart)
+                  THEN 2 ELSE 1 END AS references_per_cart,
+             CASE WHEN o.reference IS NULL THEN NULL
+                  WHEN MIN(o.id_cart) OVER (PARTITION BY o.reference) < MAX(o.id_cart) OVER (PARTITION BY o.reference)
+                  THEN 2 ELSE 1 END AS carts_per_reference
+      FROM ps_orders o) w
+LEFT JOIN ps_customers c ON c.id_customer = w.id_customer
+LEFT JOIN ps_addresses ad ON ad.id_address = w.id_address_delivery
+LEFT JOIN ps_addresses ai ON ai.id_address = w.id_address_invoice
+WHERE w.dq_status = 'pending'
 """)
 
 # A SKU is known when the staged catalogue has it, as a product or as a combination: that is what the mapping's
@@ -155,11 +159,10 @@ CUSTOMERS = Entity("customers", "prestashop", "ps_customers", ("id_customer",), 
         at_most("same_id_customers", 1, name="customer_id_unique", reason="duplicate",
                 problem="the customer id appears twice", fix="the staging table was edited by hand: remove the copy"),
     ), query="""
-SELECT c.id_customer, ids.n AS same_id_customers
-FROM ps_customers c
-LEFT JOIN (SELECT id_customer, COUNT(*) AS n FROM ps_customers GROUP BY id_customer) ids
-       ON ids.id_customer = c.id_customer
-WHERE c.dq_status = 'pending'
+SELECT w.id_customer, w.same_id_customers
+FROM (SELECT c.id_customer, c.dq_status, COUNT(*) OVER (PARTITION BY c.id_customer) AS same_id_customers
+      FROM ps_customers c) w
+WHERE w.dq_status = 'pending'
 """),
 ))
 
@@ -194,10 +197,15 @@ WHERE a.dq_status = 'pending'
 # A SKU names one product. A product's combinations may share its reference (PrestaShop's demo shop does, and
 # the SKU map is keyed by product and combination, so that is fine); two different products with one reference
 # cannot be told apart by anyone matching on SKU (Oracle items, feeds, the warehouse).
-_SKU_PRODUCTS = """
-LEFT JOIN (SELECT sku, COUNT(DISTINCT id_product) AS n
-           FROM (SELECT sku, id_product FROM ps_products UNION ALL SELECT sku, id_product FROM ps_combinations) s
-           WHERE sku IS NOT NULL AND sku <> '' GROUP BY sku) sp ON sp.sku = {sku}"""
+_CATALOGUE = """
+(SELECT u.kind, u.id, u.id_product, u.sku, u.dq_status,
+        CASE WHEN u.sku IS NULL OR u.sku = '' THEN NULL
+             WHEN MIN(u.id_product) OVER (PARTITION BY u.sku) < MAX(u.id_product) OVER (PARTITION BY u.sku)
+             THEN 2 ELSE 1 END AS sku_products
+ FROM (SELECT 'product' AS kind, id_product AS id, id_product, sku, dq_status FROM ps_products
+       UNION ALL
+       SELECT 'combination', id_product_attribute, id_product, sku, dq_status FROM ps_combinations) u) w"""
+"""Every product and combination with the number of products (1, or 2 for more) sharing its SKU."""
 
 _SKU_ONE_PRODUCT = at_most("sku_products", 1, name="sku_one_product", reason="duplicate",
                            problem="another product uses the same SKU (reference)",
@@ -214,9 +222,9 @@ PRODUCTS = Entity("products", "prestashop", "ps_products", ("id_product",), (
                  fix="correct the product's price in the shop"),
     )),
     Check("products_table", "table", ("id_product",), (_SKU_ONE_PRODUCT,), query=f"""
-SELECT p.id_product, p.sku, sp.n AS sku_products
-FROM ps_products p{_SKU_PRODUCTS.format(sku="p.sku")}
-WHERE p.dq_status = 'pending'
+SELECT w.id AS id_product, w.sku, w.sku_products
+FROM {_CATALOGUE}
+WHERE w.kind = 'product' AND w.dq_status = 'pending'
 """),
 ))
 
@@ -233,14 +241,14 @@ COMBINATIONS = Entity("combinations", "prestashop", "ps_combinations", ("id_prod
               problem="the combination's product is not in staging",
               fix="extract products (python -m prestaoracle extract --source prestashop --entity products)"),
     ), query=f"""
-SELECT pc.id_product_attribute, pc.id_product,
-       CASE WHEN pc.sku IS NOT NULL AND pc.sku <> '' THEN pc.sku
+SELECT w.id AS id_product_attribute, w.id_product,
+       CASE WHEN w.sku IS NOT NULL AND w.sku <> '' THEN w.sku
             WHEN p.sku IS NOT NULL AND p.sku <> '' THEN p.sku END AS effective_sku,
-       CASE WHEN pc.sku IS NOT NULL AND pc.sku <> '' THEN sp.n END AS sku_products,
+       w.sku_products,
        CASE WHEN p.id_product IS NULL THEN 0 ELSE 1 END AS product_found
-FROM ps_combinations pc
-LEFT JOIN ps_products p ON p.id_product = pc.id_product{_SKU_PRODUCTS.format(sku="pc.sku")}
-WHERE pc.dq_status = 'pending'
+FROM {_CATALOGUE}
+LEFT JOIN ps_products p ON p.id_product = w.id_product
+WHERE w.kind = 'combination' AND w.dq_status = 'pending'
 """),
 ))
 
