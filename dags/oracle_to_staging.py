@@ -1,29 +1,29 @@
 """
 ### Oracle → staging
 
-Reads Oracle's on-hand balances, price lists, customer accounts, sales-order status, shipments (with tracking
-numbers), receivables invoices and receipts into the staging database, maps them into typed canonical tables and
-runs the data-quality gate on them. The target (Fusion REST or EBS) follows the `oracle_fusion_default` /
-`oracle_ebs_default` connections.
+Reads Oracle Fusion's on-hand balances, price lists, customer accounts, sales-order status, shipments (with
+tracking numbers), receivables invoices and receipts into the staging database, maps them into typed canonical
+tables and runs the data-quality gate on them.
 
-* **Window**: changed-since reads follow the run's data interval (plus Fusion's larger overlap, since its batch jobs
-  commit late); reference data (on-hand, prices, accounts) is read whole and de-duplicated by key.
-* **Per entity**: extract → map → validate, one mapped task per entity; bad records go to `dead_letters`.
+* **Window**: changed-since reads run from each entity's watermark (minus the overlap of the
+  `oracle_fusion_default` connection, 30 minutes by default since Fusion's batch jobs commit late) to the end of the
+  data interval; a backfill, or a manual run with `replay`, reads exactly its data interval. Reference data
+  (on-hand, prices, accounts) is read whole and de-duplicated by key.
+* **Stages**: extract → map → validate → publish, one mapped task per entity; bad records go to `dead_letters`.
 * **Outputs**: one Airflow Asset per canonical table (`staging.ora_onhand`, …), the data quality report, Data Docs.
-* **Limits**: the `oracle_api` pool caps calls to Oracle across all DAGs; a 429 is retried soon, refused credentials
-  fail at once.
+* **Limits**: the `oracle_api` pool caps calls to Oracle across all DAGs; a 429 is retried soon, refused
+  credentials fail at once.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
+from prestaoracle.plans import ORACLE
 from prestaoracle.scheduling import API_RETRY_POLICY, DEFAULT_ARGS, staging_asset
 
-ENTITIES = ["onhand", "prices", "accounts", "sales_orders", "shipment_lines", "invoices", "receipts"]
-TABLES = ["ora_onhand", "ora_prices", "ora_accounts", "ora_sales_orders", "ora_order_lines", "ora_shipment_lines",
-          "ora_invoices", "ora_invoice_lines", "ora_receipts"]
+PLAN = ORACLE
 
 
 @dag(
@@ -32,37 +32,46 @@ TABLES = ["ora_onhand", "ora_prices", "ora_accounts", "ora_sales_orders", "ora_o
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    params={"replay": Param(False, type="boolean", title="Replay the data interval",
+                            description="Read exactly the data interval instead of starting at the watermark")},
     tags=["oracle", "staging", "quality"],
     doc_md=__doc__,
 )
 def oracle_to_staging():
     @task(pool="oracle_api", retry_policy=API_RETRY_POLICY)
-    def extract(entity: str, data_interval_start=None, data_interval_end=None, run_id=None) -> dict:
+    def extract(entity: str, data_interval_start=None, data_interval_end=None, run_id=None, dag_run=None,
+                params=None) -> dict:
         from prestaoracle.flows.staging import extract_step
 
-        return extract_step("oracle", entity, start=data_interval_start, end=data_interval_end, run_id=run_id)
+        replay = dag_run.run_type == "backfill" or bool(params["replay"])
+        return extract_step(PLAN.source, entity, start=data_interval_start, end=data_interval_end, run_id=run_id,
+                            replay=replay)
 
     @task
-    def map_records(extracted: dict, run_id=None) -> dict:
+    def map_records(entity: str, run_id=None) -> dict:
         from prestaoracle.flows.staging import map_step
 
-        return map_step(extracted, run_id=run_id)
+        return map_step(PLAN.source, entity, run_id=run_id)
 
     @task
-    def validate(mapped: dict, run_id=None) -> dict:
+    def validate(entity: str, run_id=None) -> dict:
         from prestaoracle.flows.staging import validate_step
 
-        return validate_step(mapped, run_id=run_id)
+        return validate_step(PLAN.source, entity, run_id=run_id)
 
-    @task(outlets=[staging_asset(t) for t in TABLES])
-    def publish(results: list[dict], run_id=None, outlet_events=None) -> dict:
+    @task(outlets=[staging_asset(t) for t in PLAN.tables])
+    def publish(validated: list[dict], extracted: list[dict], mapped: list[dict], run_id=None,
+                outlet_events=None) -> dict:
         from prestaoracle.flows.staging import publish_step
 
-        return publish_step("oracle", list(results), run_id=run_id, outlet_events=outlet_events,
-                            assets={t: staging_asset(t) for t in TABLES})
+        return publish_step(PLAN.source, validated, run_id=run_id, extracted=extracted, mapped=mapped,
+                            outlet_events=outlet_events, assets={t: staging_asset(t) for t in PLAN.tables})
 
-    extracted = extract.expand(entity=ENTITIES)
-    publish(validate.expand(mapped=map_records.expand(extracted=extracted)))
+    extracted = extract.expand(entity=list(PLAN.extract))
+    mapped = map_records.expand(entity=list(PLAN.map_first))
+    validated = validate.expand(entity=list(PLAN.validate))
+    extracted >> mapped >> validated
+    publish(validated, extracted, mapped)
 
 
 oracle_to_staging()

@@ -49,7 +49,8 @@ def create_pools() -> None:
         Pool.create_or_update_pool(name=name, slots=slots, description=description, include_deferred=False)
 
 
-def run_dag(dag_id: str, *, logical_date: datetime | None = None, conf: dict[str, Any] | None = None) -> Any:
+def run_dag(dag_id: str, *, logical_date: datetime | None = None, conf: dict[str, Any] | None = None,
+            mark_success_pattern: str | None = None) -> Any:
     """Run ``dag_id`` once in this process (``dag.test()``) and return the finished DagRun; it does not raise when
     the run fails, so check ``run.state``."""
     from airflow.dag_processing.dagbag import DagBag
@@ -60,7 +61,7 @@ def run_dag(dag_id: str, *, logical_date: datetime | None = None, conf: dict[str
     dag = bag.get_dag(dag_id)
     if dag is None:
         raise LookupError(f"no DAG {dag_id!r} in {bag.dag_folder}; known: {', '.join(sorted(bag.dag_ids))}")
-    kwargs: dict[str, Any] = {"run_conf": conf}
+    kwargs: dict[str, Any] = {"run_conf": conf, "mark_success_pattern": mark_success_pattern}
     if logical_date is not None:
         kwargs["logical_date"] = logical_date
     return dag.test(**kwargs)
