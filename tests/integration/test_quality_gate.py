@@ -203,3 +203,28 @@ def test_nothing_pending_means_nothing_to_do(gate: GateRun) -> None:
                              gx_root=gate.gx_root)
     assert (result.rows_in, result.passed, result.quarantined, result.checks) == (0, 0, 0, [])
     assert json.loads(result.report_json.read_text(encoding="utf-8"))["rows_in"] == 0
+
+
+def test_records_missing_a_reference_are_rechecked_until_it_arrives(gate: GateRun) -> None:
+    """An unknown SKU is a reference problem: once the product is staged, the order passes on the next run."""
+    kinds: dict[int, set[str]] = {}
+    for item in gate.shop.injected:
+        if item["entity"] == "orders" and item["kind"] not in SOUND:
+            kinds.setdefault(item["id"], set()).add(item["kind"])
+    only_unknown = sorted(i for i, k in kinds.items() if k == {"unknown_sku"})
+    still_missing = [i for i, k in kinds.items() if "unknown_sku" in k and i not in only_unknown[:1]]
+    assert only_unknown, "the shop has no order whose only defect is an unknown SKU"
+    order = only_unknown[0]
+    detail = next(i["detail"] for i in gate.shop.injected if i["id"] == order and i["kind"] == "unknown_sku")
+    sku = re.search(r"product_reference (\S+) matches no product", detail)[1]  # type: ignore[index]
+    gate.staging.upsert("ps_products", [{"id_product": 990_001, "sku": sku, "name": "Added", "price": 1}],
+                        "id_product")
+    again = validate_entity(gate.staging, "orders", run_id=RUN + "-4", report_dir=gate.report_dir,
+                            gx_root=gate.gx_root)
+    assert json.loads(again.report_json.read_text(encoding="utf-8"))["rechecked"] == again.rows_in
+    assert str(order) not in again.quarantined_keys
+    assert {str(i) for i in still_missing} <= set(again.quarantined_keys)
+    with gate.staging.engine.connect() as conn:
+        open_keys = {d.record_key for d in dead_letters.list_open(conn, source="prestashop", entity="orders")}
+        status = conn.execute(sa.text("SELECT dq_status FROM ps_orders WHERE id_order = :o"), {"o": order}).scalar()
+    assert str(order) not in open_keys and status == "passed"

@@ -16,7 +16,7 @@ from more_itertools import batched
 
 from prestaoracle.reasons import most_specific
 from prestaoracle.staging import dead_letters
-from prestaoracle.staging.schema import DQ_STATUSES
+from prestaoracle.staging.schema import DQ_STATUSES, TABLES
 
 from .frames import DQ_STATUS
 from .gx_project import CheckOutcome
@@ -24,7 +24,7 @@ from .rules import Entity, Rule
 
 STAGE = "validate"
 MARK_CHUNK = 500
-_, PASSED, QUARANTINED = DQ_STATUSES
+PENDING, PASSED, QUARANTINED = DQ_STATUSES
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,25 @@ def _mark(conn: sa.Connection, table: str, columns: tuple[str, ...], marks: list
     for status, keys in by_status.items():
         for chunk in batched(keys, MARK_CHUNK):
             conn.execute(sa.update(t).where(key.in_(chunk)).values({DQ_STATUS: status}))
+
+
+def recheck_missing_references(conn: sa.Connection, entity: Entity) -> int:
+    """Make the quarantined records whose open ``validate`` dead letter is ``mapping_missing`` pending again, so
+    this run checks them with the rest: what they referenced (a customer, an address, a catalogue SKU) may have
+    been staged since, and nothing about the record itself would change to bring it back. Returns how many."""
+    letters = dead_letters.list_open(conn, source=entity.source, entity=entity.name, stage=STAGE,
+                                     reason_class="mapping_missing", include_replayed=True)
+    if not letters:
+        return 0
+    table = TABLES[entity.table]
+    marks = [(tuple(_typed(table.c[c], part) for c, part in zip(entity.key, d.record_key.split("|"), strict=True)),
+              PENDING) for d in letters]
+    _mark(conn, entity.table, entity.key, marks)
+    return len(marks)
+
+
+def _typed(column: sa.Column, text: str) -> Any:
+    return int(text) if isinstance(column.type, sa.Integer) else text
 
 
 def _resolve_cured(conn: sa.Connection, entity: Entity, status_of: Mapping[str, str],

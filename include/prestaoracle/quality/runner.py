@@ -89,6 +89,8 @@ def _validate(engine: sa.Engine, spec: entities.Entity, *, run_id: str, report_d
         raise ValueError("the quality gate needs a staging database GX can open too: a SQLite file or PostgreSQL, "
                          "not SQLite in memory")
     started = utcnow()
+    with engine.begin() as conn:
+        rechecked = outcomes.recheck_missing_references(conn, spec)
     with engine.connect() as conn:
         rows, batches = frames.frames(conn.execution_options(**{READ_ONLY: True}), spec)
     keys = frames.records(rows[list(spec.key)])
@@ -117,7 +119,8 @@ def _validate(engine: sa.Engine, spec: entities.Entity, *, run_id: str, report_d
 
     summary = {
         "entity": spec.name, "source": spec.source, "table": spec.table, "run_id": run_id,
-        "validated_at": started.isoformat(timespec="seconds"), "rows_in": len(keys), "passed": passed,
+        "validated_at": started.isoformat(timespec="seconds"), "rows_in": len(keys), "rechecked": rechecked,
+        "passed": passed,
         "quarantined": len(failing), "quarantined_by_reason": by_reason, "quarantined_by_rule": by_rule,
         "checks": [{"check": c.check, "kind": c.kind, "suite": c.suite, "rows": c.rows,
                     "data_docs_page": c.data_docs_page,
@@ -133,7 +136,8 @@ def _validate(engine: sa.Engine, spec: entities.Entity, *, run_id: str, report_d
         outcomes.apply(conn, spec, keys=keys, failing=failing, payloads=payloads, run_id=run_id)
         metrics.record_step(conn, run_id, flow, spec.name, started_at=started, read=len(keys), written=passed,
                             quarantined=len(failing),
-                            details={"by_reason": by_reason, "by_rule": by_rule, "report_html": str(html_path),
+                            details={"by_reason": by_reason, "by_rule": by_rule, "rechecked": rechecked,
+                                     "report_html": str(html_path),
                                      "report_json": str(json_path),
                                      "data_docs_index": None if data_docs is None else str(data_docs)})
     log.info("quality %s/%s: %d rows in, %d passed, %d quarantined %s; report %s; Data Docs %s", spec.source,
