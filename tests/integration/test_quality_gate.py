@@ -19,6 +19,7 @@ from support.pg import no_postgres, temp_database
 from support.quality import stage
 
 from prestaoracle.quality import QualityResult, validate_entity
+from prestaoracle.quality.__main__ import main
 from prestaoracle.sandbox.faults import BAD_ROW_KINDS
 from prestaoracle.sandbox.prestashop.generate import GeneratedShop, generate_shop
 from prestaoracle.staging import Staging, connect, dead_letters
@@ -228,3 +229,31 @@ def test_records_missing_a_reference_are_rechecked_until_it_arrives(gate: GateRu
         open_keys = {d.record_key for d in dead_letters.list_open(conn, source="prestashop", entity="orders")}
         status = conn.execute(sa.text("SELECT dq_status FROM ps_orders WHERE id_order = :o"), {"o": order}).scalar()
     assert str(order) not in open_keys and status == "passed"
+
+
+def test_a_person_releases_the_real_order_of_a_duplicate_pair(gate: GateRun) -> None:
+    """The gate never picks one of two orders of a cart; a person does, and the gate then lets it through, also
+    when the order changes and comes back for validation."""
+    kinds: dict[int, set[str]] = {}
+    for item in gate.shop.injected:
+        if item["entity"] == "orders" and item["kind"] not in SOUND:
+            kinds.setdefault(item["id"], set()).add(item["kind"])
+    real = min(i for i, k in kinds.items() if k == {"duplicate_cart"})
+    code = main(["release", "--entity", "orders", "--key", str(real), "--note", "ann: the other one is cancelled",
+                 "--staging", gate.staging.engine.url.render_as_string(hide_password=False)])
+    assert code == 0
+    with gate.staging.transaction() as tx:
+        status = tx.execute(sa.text("SELECT dq_status FROM ps_orders WHERE id_order = :o"), {"o": real}).scalar()
+        tx.execute(sa.text("UPDATE ps_orders SET dq_status = 'pending', note = 'changed' WHERE id_order = :o"),
+                   {"o": real})
+    assert status == "passed"
+    again = validate_entity(gate.staging, "orders", run_id=RUN + "-5", report_dir=gate.report_dir,
+                            gx_root=gate.gx_root)
+    assert str(real) not in again.quarantined_keys
+    assert json.loads(again.report_json.read_text(encoding="utf-8"))["released"] == 1
+    with gate.staging.engine.connect() as conn:
+        letter = conn.execute(sa.text("SELECT status, status_note FROM dead_letters WHERE entity = 'orders' "
+                                      "AND record_key = :k AND stage = 'validate'"), {"k": str(real)}).one()
+    assert tuple(letter) == ("ignored", "ann: the other one is cancelled")
+    assert main(["release", "--entity", "orders", "--key", "999999", "--note", "x",
+                 "--staging", gate.staging.engine.url.render_as_string(hide_password=False)]) == 2

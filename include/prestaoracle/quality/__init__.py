@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .runner import QualityResult, validate_entity
+    from .runner import QualityResult, release, validate_entity
 
-__all__ = ["ENTITY_NAMES", "QualityResult", "validate_entity"]
+__all__ = ["ENTITY_NAMES", "QualityResult", "release", "validate_entity"]
 
 ENTITY_NAMES = ("orders", "customers", "addresses", "products", "combinations", "stock", "order_slips",
                 "order_payments", "onhand", "prices", "accounts", "sales_orders", "shipment_lines", "invoices",
@@ -26,7 +26,7 @@ ENTITY_NAMES = ("orders", "customers", "addresses", "products", "combinations", 
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("validate_entity", "QualityResult"):
+    if name in ("validate_entity", "QualityResult", "release"):
         from . import runner
 
         return getattr(runner, name)

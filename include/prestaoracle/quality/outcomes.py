@@ -17,6 +17,7 @@ from more_itertools import batched
 from prestaoracle.reasons import most_specific
 from prestaoracle.staging import dead_letters
 from prestaoracle.staging.schema import DQ_STATUSES, TABLES
+from prestaoracle.staging.schema import dead_letters as dead_letters_table
 
 from .frames import DQ_STATUS
 from .gx_project import CheckOutcome
@@ -113,6 +114,38 @@ def _mark(conn: sa.Connection, table: str, columns: tuple[str, ...], marks: list
     for status, keys in by_status.items():
         for chunk in batched(keys, MARK_CHUNK):
             conn.execute(sa.update(t).where(key.in_(chunk)).values({DQ_STATUS: status}))
+
+
+def accepted(conn: sa.Connection, entity: Entity, failing: Mapping[str, RecordVerdict]) -> set[str]:
+    """The failing records a person has released (``release``): their ``validate`` dead letter of the same reason
+    class is ``ignored``, so the gate lets them pass while the problem stays the same."""
+    if not failing:
+        return set()
+    t = dead_letters_table
+    found: set[str] = set()
+    for chunk in batched(list(failing), MARK_CHUNK):
+        rows = conn.execute(sa.select(t.c.record_key, t.c.reason_class).where(
+            t.c.source == entity.source, t.c.entity == entity.name, t.c.stage == STAGE, t.c.status == "ignored",
+            t.c.record_key.in_(chunk)))
+        found |= {key for key, reason in rows if failing[key].reason_class == reason}
+    return found
+
+
+def release(conn: sa.Connection, entity: Entity, record_key: str, *, note: str) -> int:
+    """A person's decision that a held record may go on as it is (e.g. the real order of a duplicate pair, the
+    other one cancelled in the shop): its open ``validate`` dead letters become ``ignored`` with ``note`` and the
+    record (with its children) ``passed``; later runs let the same problem through. Returns the letters closed."""
+    letters = dead_letters.list_open(conn, source=entity.source, entity=entity.name, stage=STAGE,
+                                     record_keys=[record_key], include_replayed=True)
+    if not letters:
+        raise LookupError(f"{entity.source}/{entity.name} {record_key} has no open dead letter of the quality gate")
+    closed = dead_letters.ignore(conn, [d.id for d in letters], note=note)
+    table = TABLES[entity.table]
+    values = tuple(_typed(table.c[c], part) for c, part in zip(entity.key, record_key.split("|"), strict=True))
+    _mark(conn, entity.table, entity.key, [(values, PASSED)])
+    for child, fk in entity.children:
+        _mark(conn, child, (fk,), [(values, PASSED)])
+    return closed
 
 
 def recheck_missing_references(conn: sa.Connection, entity: Entity) -> int:

@@ -111,6 +111,9 @@ def _validate(engine: sa.Engine, spec: entities.Entity, *, run_id: str, report_d
 
     in_hand = {spec.record_key(k) for k in keys}
     failing = {k: v for k, v in outcomes.verdicts(spec, checked).items() if k in in_hand}
+    with engine.connect() as conn:
+        released = outcomes.accepted(conn.execution_options(**{READ_ONLY: True}), spec, failing)
+    failing = {k: v for k, v in failing.items() if k not in released}
     payloads = _payloads(spec, rows, batches, failing)
     by_reason = dict.fromkeys(REASON_CLASSES, 0)
     by_reason.update(Counter(v.reason_class for v in failing.values()))
@@ -120,7 +123,7 @@ def _validate(engine: sa.Engine, spec: entities.Entity, *, run_id: str, report_d
     summary = {
         "entity": spec.name, "source": spec.source, "table": spec.table, "run_id": run_id,
         "validated_at": started.isoformat(timespec="seconds"), "rows_in": len(keys), "rechecked": rechecked,
-        "passed": passed,
+        "passed": passed, "released": len(released),
         "quarantined": len(failing), "quarantined_by_reason": by_reason, "quarantined_by_rule": by_rule,
         "checks": [{"check": c.check, "kind": c.kind, "suite": c.suite, "rows": c.rows,
                     "data_docs_page": c.data_docs_page,
@@ -147,6 +150,19 @@ def _validate(engine: sa.Engine, spec: entities.Entity, *, run_id: str, report_d
                          quarantined_by_reason=by_reason, quarantined_by_rule=by_rule,
                          quarantined_keys=list(failing), report_html=html_path, report_json=json_path,
                          data_docs_index=data_docs, checks=checked)
+
+
+def release(staging_db: Staging | sa.Engine | str | Path, entity: str, record_key: str | int, *, note: str) -> int:
+    """Let a held record go on as it is, by a person's decision (see ``outcomes.release``); returns the dead
+    letters closed. The note says who decided and why; it stays on the dead letter."""
+    spec = entities.get(entity)
+    staging = staging_db if isinstance(staging_db, Staging) else connect(staging_db)
+    try:
+        with staging.engine.begin() as conn:
+            return outcomes.release(conn, spec, str(record_key), note=note)
+    finally:
+        if staging is not staging_db:
+            staging.dispose()
 
 
 def _expectation_summary(e: gx_project.ExpectationOutcome) -> dict[str, Any]:

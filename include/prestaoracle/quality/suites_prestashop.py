@@ -83,8 +83,9 @@ ORDER_TABLE = Check("orders_table", "table", ("id_order",), (
             fix="the staging table was edited by hand: remove the copy"),
     at_most("references_per_cart", 1, name="cart_one_order", reason="duplicate",
             problem="another order with a different reference was placed from the same cart (duplicate order)",
-            fix="decide in the shop which of the orders is real and cancel the other (set it to 'Canceled'); "
-                "never merge them automatically. The record passes again once only one remains valid"),
+            fix="decide in the shop which of the orders is real and cancel the other (set it to 'Canceled'); the "
+                "gate never picks one. Then release the real one: python -m prestaoracle.quality release --entity "
+                "orders --key ID --note 'WHO: why'"),
     at_most("carts_per_reference", 1, name="reference_one_cart", reason="duplicate",
             problem="the order reference is also used by an order of another cart",
             fix="give each order its own reference in the shop (a module re-using references?)"),
