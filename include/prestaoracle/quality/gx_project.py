@@ -1,5 +1,6 @@
 """Great Expectations, the file project way: one context per project directory and process, suites built from
-``rules`` at run time (``add_or_update``), one checkpoint per check that also updates Data Docs.
+``rules`` at run time (``add_or_update``, once per process), one checkpoint per check, and Data Docs built once
+per entity run for its results (older results pruned, see ``update_data_docs``).
 
 GX is imported inside these functions only, so importing ``prestaoracle.quality`` stays cheap for DAG parsing.
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -28,8 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from .rules import Check, Entity
-
-log = logging.getLogger(__name__)
 
 FRAMES_DATASOURCE = "prestaoracle_frames"
 STAGING_DATASOURCE = "prestaoracle_staging"
