@@ -1,9 +1,10 @@
-"""``make demo``: start both sandboxes on embedded defaults and run the product's steps that exist against them.
+"""``make demo``: start both sandboxes on embedded defaults and run the product's DAGs against them.
 
 The demo plays a merchant's machine: the sandboxes stand in for the shop and the Oracle pod, their credentials
-reach the product only as Airflow connections (``AIRFLOW_CONN_*``, as a deployment would set them), and the
-product reads both systems through its own clients into a SQLite staging database. It grows with the product:
-each flow adds its step here.
+reach the product only as Airflow connections (``AIRFLOW_CONN_*``, as a deployment would set them), and an
+embedded Airflow (home and SQLite metadata under ``var/airflow``) runs the staging DAGs once with ``dag.test()``:
+both systems are read into a SQLite staging database, mapped, and checked by the quality gate. It grows with the
+product: each flow adds its DAG here.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ import string
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import requests
 
+from prestaoracle.plans import ORACLE, PRESTASHOP
+
 ORDERS = 500
 SEED = 7
+BAD_ROWS = 0.02  # share of records per defect kind, so the quality gate has something to quarantine
 
 
 def _free_port() -> int:
@@ -52,21 +56,23 @@ def _wait_for(proc: subprocess.Popen, urls: list[str], timeout: float = 180) -> 
 
 
 def main() -> int:
-    from prestaoracle import connections
-    from prestaoracle.flows.extract import extract_oracle, extract_prestashop
-    from prestaoracle.staging import connect
+    from prestaoracle import local_airflow
 
-    data_dir = Path(os.environ.get("PRESTAORACLE_DEMO_DIR", "var/demo")).resolve()
+    var = Path(os.environ.get("PRESTAORACLE_DEMO_DIR", "var")).resolve()
+    data_dir = var / "demo"
     data_dir.mkdir(parents=True, exist_ok=True)
+    # Airflow reads its home when first imported: point it at var/airflow before anything imports it.
+    local_airflow.use_home(var / "airflow")
+    os.environ.setdefault("PRESTAORACLE_REPORTS_DIR", str(var / "reports"))
     key, secret = _secret(32), _secret(24)
     ps_port, ora_port = _free_port(), _free_port()
     shop, pod = f"http://127.0.0.1:{ps_port}", f"http://127.0.0.1:{ora_port}"
-    print(f"Starting the sandboxes ({ORDERS} generated orders, seed {SEED}): shop {shop}/api/, Oracle {pod}/ …",
-          flush=True)
+    print(f"Starting the sandboxes ({ORDERS} generated orders with some bad rows, seed {SEED}): shop {shop}/api/, "
+          f"Oracle {pod}/ …", flush=True)
     cmd = [sys.executable, "-m", "prestaoracle", "sandbox", "--prestashop-port", str(ps_port), "--oracle-port",
            str(ora_port), "--orders", str(ORDERS), "--seed", str(SEED), "--ws-key", key, "--oracle-client-id",
            "demo", "--oracle-client-secret", secret, "--data-dir", str(data_dir / "sandbox"), "--end", "2026-11-01",
-           "--days", "60"]
+           "--days", "60", "--faults", f"none:bad_rows={BAD_ROWS}"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for(proc, [f"{shop}/api/", f"{pod}/sandbox/clock"])
@@ -79,20 +85,18 @@ def main() -> int:
         staging_db.unlink(missing_ok=True)
         os.environ["AIRFLOW_CONN_STAGING_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(staging_db)})
 
-        staging = connect(connections.staging_url(), upgrade=True)
-        t0 = time.perf_counter()
-        shop_client = connections.prestashop_client()
-        runs = [extract_prestashop(shop_client, staging, entity, run_id="demo")
-                for entity in ("orders", "stock_availables", "combinations", "products")]
-        fusion = connections.fusion_client()
-        runs += [extract_oracle(fusion, staging, entity, run_id="demo") for entity in ("onhand", "prices", "accounts")]
-        elapsed = time.perf_counter() - t0
-        print(f"\nExtracted both systems into staging in {elapsed:.1f}s:")
-        for run in runs:
-            print("  " + run.summary().replace("\n", "\n  "))
-        print("\n" + _shop_summary(staging))
-        print(f"\nStaging database: {staging_db}\nSandbox data:     {data_dir / 'sandbox'}")
-        return 0
+        print(f"Embedded Airflow: home {var / 'airflow'} (SQLite metadata), DAGs {local_airflow.DAGS_FOLDER}",
+              flush=True)
+        local_airflow.migrate()
+        runs = {}
+        for dag_id in ("prestashop_to_staging", "oracle_to_staging"):
+            t0 = time.perf_counter()
+            run = local_airflow.run_dag(dag_id)
+            runs[dag_id] = run
+            print(f"  {dag_id}: {run.state} in {time.perf_counter() - t0:.0f}s (run {run.run_id})", flush=True)
+        print("\n" + _summary(runs, staging_db))
+        print(_where(var, staging_db))
+        return 0 if all(r.state == "success" for r in runs.values()) else 1
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -101,18 +105,42 @@ def main() -> int:
             proc.kill()
 
 
-def _shop_summary(staging: object) -> str:
-    orders = staging.landed("prestashop", "orders")
-    lines = staging.landed("prestashop", "order_details")
-    revenue: Counter[int] = Counter()
-    for o in orders:
-        revenue[o["id_currency"]] += float(o["total_paid_tax_incl"])
-    states = Counter(o["current_state"] for o in orders)
-    items = staging.landed("oracle", "onhand")
-    accounts = staging.landed("oracle", "accounts")
+def _publish(run: Any) -> dict:
+    ti = next(t for t in run.get_task_instances() if t.task_id == "publish")
+    return ti.xcom_pull(task_ids="publish") or {}
+
+
+def _summary(runs: dict[str, Any], staging_db: Path) -> str:
+    import sqlalchemy as sa
+
+    lines = ["What the run staged (canonical table: passed / quarantined):"]
+    engine = sa.create_engine(f"sqlite:///{staging_db}")
+    try:
+        with engine.connect() as conn:
+            for table in (*PRESTASHOP.tables, *ORACLE.tables):
+                query = sa.text(f"SELECT dq_status, count(*) FROM {table} GROUP BY dq_status")
+                counts = dict(conn.execute(query).all())
+                lines.append(f"  {table:<22} {counts.get('passed', 0):>6} / {counts.get('quarantined', 0)}")
+            lines.append("\nQuarantined records by reason (dead_letters, open):")
+            rows = conn.execute(sa.text(
+                "SELECT source, entity, reason_class, count(*) FROM dead_letters WHERE status = 'open' "
+                "GROUP BY source, entity, reason_class ORDER BY source, entity, reason_class")).all()
+            lines += [f"  {s}/{e}: {r} {n}" for s, e, r, n in rows] or ["  none"]
+    finally:
+        engine.dispose()
+    return "\n".join(lines)
+
+
+def _where(var: Path, staging_db: Path) -> str:
+    from prestaoracle.quality.gx_project import default_root
+
+    summaries = sorted((var / "reports").glob("*-staging-*.json"))
+    docs = default_root() / "uncommitted" / "data_docs" / "local_site" / "index.html"
     return "\n".join([
-        f"What the shop holds: {len(orders)} orders, {len(lines)} lines, revenue by currency id "
-        + ", ".join(f"{cur}: {amount:,.2f}" for cur, amount in sorted(revenue.items())),
-        "  orders by state id: " + ", ".join(f"{state}: {n}" for state, n in sorted(states.items())),
-        f"What Oracle holds: {len(items)} items on hand in M1, {len(accounts)} customer accounts",
+        "\nWhere to look:",
+        f"  Data Docs (Great Expectations): {docs.as_uri()}",
+        f"  Quality reports (HTML + JSON):  {(var / 'reports').as_uri()}/",
+        *(f"  Run summary:                    {p.as_uri()}" for p in summaries[-2:]),
+        f"  Staging database (SQLite):      {staging_db}",
+        "  The same DAGs in the Airflow UI: see README.md, 'Run the DAGs in Airflow'.",
     ])
