@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,8 @@ def get_context(root: Path | str | None = None) -> Any:
         if context is None:
             import great_expectations as gx
 
+            # One generic SQL data source serves SQLite and PostgreSQL staging alike (its URL comes at run time).
+            warnings.filterwarnings("ignore", message="You are using a generic SQLDatasource")
             context = gx.get_context(mode="file", context_root_dir=str(path))
             _quiet(context)
             _contexts[path] = context
