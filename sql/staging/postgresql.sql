@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema at Alembic revision 0004 (postgresql).
+-- Staging schema at Alembic revision 0005 (postgresql).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -10,6 +10,7 @@ CREATE TABLE landing_records (
 	payload_sha1 VARCHAR(40) NOT NULL,
 	run_id VARCHAR(250) NOT NULL,
 	extracted_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	mapped_sha1 VARCHAR(40),
 	CONSTRAINT pk_landing_records PRIMARY KEY (source, entity, record_id)
 );
 
@@ -18,6 +19,8 @@ CREATE INDEX ix_landing_records_run_id_source_entity ON landing_records (run_id,
 CREATE INDEX ix_landing_records_source_entity_date_upd ON landing_records (source, entity, date_upd);
 
 COMMENT ON TABLE landing_records IS 'Latest raw payload per source record; run_id/extracted_at are those of the run that last changed it.';
+
+COMMENT ON COLUMN landing_records.mapped_sha1 IS 'payload_sha1 of the version map_landed last wrote to its canonical table; NULL: never mapped';
 
 CREATE TABLE landing_history (
 	source VARCHAR(50) NOT NULL,
@@ -790,4 +793,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0004');
+INSERT INTO alembic_version (version_num) VALUES ('0005');

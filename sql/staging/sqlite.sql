@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema at Alembic revision 0004 (sqlite).
+-- Staging schema at Alembic revision 0005 (sqlite).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -10,6 +10,7 @@ CREATE TABLE landing_records (
 	payload_sha1 VARCHAR(40) NOT NULL,
 	run_id VARCHAR(250) NOT NULL,
 	extracted_at DATETIME NOT NULL,
+	mapped_sha1 VARCHAR(40),
 	CONSTRAINT pk_landing_records PRIMARY KEY (source, entity, record_id)
 );
 
@@ -690,4 +691,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0004');
+INSERT INTO alembic_version (version_num) VALUES ('0005');

@@ -1,9 +1,11 @@
-"""``map_landed``: the landing rows one run wrote, mapped into their canonical tables.
+"""``map_landed``: the landing rows not mapped yet, mapped into their canonical tables.
 
 For ``(source, entity)`` it takes the spec reading that entity and the specs of its ``family`` (the entities the
 extraction lands with it: an order's lines, carriers, histories, payments, customer and addresses), and for each
-reads ``landing_records WHERE source, entity, run_id`` in chunks (keyset on ``record_id``: memory stays bounded
-whatever the run's size). Each chunk is mapped record by record and written in one transaction:
+reads the landing rows whose version has not been mapped (``mapped_sha1`` NULL or not ``payload_sha1``), whatever
+run landed them, in chunks (keyset on ``record_id``: memory stays bounded whatever the backlog's size). A run that
+died after landing part of a window, or whose map step failed, thus leaves nothing behind: the next run maps it.
+Each chunk is mapped record by record and written in one transaction:
 
 * rows are upserted by the target's key, ``run_id`` and ``dq_status = 'pending'`` added; a row that maps to what
   the table already holds is left alone (``upsert`` compares all but bookkeeping columns), and ``only_create``
@@ -11,9 +13,13 @@ whatever the run's size). Each chunk is mapped record by record and written in o
 * a record that cannot be mapped goes to ``dead_letters`` (stage ``map``, its reason class, message, how to fix,
   the landed payload) and the others go on — also when the database refuses one row of the chunk (the chunk is
   written again record by record, in savepoints); a record that maps after an earlier failure closes its open
-  ``map`` dead letters.
+  ``map`` dead letters;
+* the landing rows of the records written get ``mapped_sha1 = payload_sha1`` (the version read), in the same
+  transaction; a record that failed stays unmapped and is tried again by the next call (its dead letter counts
+  one more occurrence until the operator's fix makes it map).
 
-The run's counts are returned and recorded in ``run_metrics`` (flow ``map``, step ``source.entity``).
+``run_id`` is the run doing the mapping: it goes on the canonical rows and dead letters, and the counts are returned
+and recorded in ``run_metrics`` (flow ``map``, step ``source.entity``).
 """
 
 from __future__ import annotations
@@ -126,7 +132,8 @@ def _staging_engine(staging: Any) -> sa.Engine:
 
 def map_landed(staging: Any, source: str, entity: str, *, run_id: str, context: MappingContext | None = None,
                chunk_size: int = CHUNK, specs_dir: Path = SPECS_DIR) -> MapResult:
-    """Map the landing rows run ``run_id`` wrote for ``source/entity`` (and its family) into canonical tables."""
+    """Map the landing rows of ``source/entity`` (and its family) not mapped yet into canonical tables, as run
+    ``run_id``."""
     engine = _staging_engine(staging)
     started = utcnow()
     specs = specs_for(source, entity, specs_dir=specs_dir)
@@ -135,25 +142,26 @@ def map_landed(staging: Any, source: str, entity: str, *, run_id: str, context: 
     result = MapResult(source, entity, run_id)
     for spec in specs:
         landed_entity = spec.model.source.entity
-        for chunk in _chunks(engine, source, landed_entity, run_id, chunk_size):
+        for chunk in _chunks(engine, source, landed_entity, chunk_size):
             with engine.begin() as conn:
                 _map_chunk(conn, spec, ctx, source, landed_entity, chunk, run_id, result)
     _record(engine, result, started)
     return result
 
 
-def _chunks(engine: sa.Engine, source: str, entity: str, run_id: str,
-            size: int) -> Iterator[list[tuple[str, str]]]:
+def _chunks(engine: sa.Engine, source: str, entity: str, size: int) -> Iterator[list[tuple[str, str, str]]]:
+    """``(record_id, payload, payload_sha1)`` of the landing rows whose version is not mapped, in chunks."""
     t = landing_records
     last: str | None = None
     while True:
-        query = (sa.select(t.c.record_id, t.c.payload)
-                 .where(t.c.source == source, t.c.entity == entity, t.c.run_id == run_id)
+        query = (sa.select(t.c.record_id, t.c.payload, t.c.payload_sha1)
+                 .where(t.c.source == source, t.c.entity == entity,
+                        sa.or_(t.c.mapped_sha1.is_(None), t.c.mapped_sha1 != t.c.payload_sha1))
                  .order_by(t.c.record_id).limit(size))
         if last is not None:
             query = query.where(t.c.record_id > last)
         with engine.connect() as conn:
-            rows = [(r, p) for r, p in conn.execute(query)]
+            rows = [(r, p, h) for r, p, h in conn.execute(query)]
         if not rows:
             return
         yield rows
@@ -165,14 +173,15 @@ def _chunks(engine: sa.Engine, source: str, entity: str, run_id: str,
 @dataclass
 class _Mapped:
     record_id: str
+    sha1: str
     record: dict[str, Any]
     rows: dict[str, list[dict[str, Any]]]
 
 
 def _map_chunk(conn: sa.Connection, spec: Spec, ctx: MappingContext, source: str, entity: str,
-               chunk: list[tuple[str, str]], run_id: str, result: MapResult) -> None:
+               chunk: list[tuple[str, str, str]], run_id: str, result: MapResult) -> None:
     mapped: list[_Mapped] = []
-    for record_id, payload in chunk:
+    for record_id, payload, sha1 in chunk:
         result.read += 1
         result.per_entity[entity] = result.per_entity.get(entity, 0) + 1
         record: Any = None
@@ -181,7 +190,7 @@ def _map_chunk(conn: sa.Connection, spec: Spec, ctx: MappingContext, source: str
             if not isinstance(record, dict):
                 raise InvalidData("the landed payload is not a JSON object", field="",
                                   how_to_fix="Check the extraction of this entity.", spec=spec.file)
-            mapped.append(_Mapped(record_id, record, table_rows(spec, spec.run(Scope(record, ctx)))))
+            mapped.append(_Mapped(record_id, sha1, record, table_rows(spec, spec.run(Scope(record, ctx)))))
         except json.JSONDecodeError as exc:
             _quarantine(conn, source, entity, record_id, InvalidData(
                 f"the landed payload is not JSON: {exc.msg}", field="", spec=spec.file,
@@ -209,7 +218,19 @@ def _map_chunk(conn: sa.Connection, spec: Spec, ctx: MappingContext, source: str
                 _quarantine(conn, source, entity, item.record_id, refused, item.record, run_id, result)
         mapped = written
     result.mapped += len(mapped)
+    _mark_mapped(conn, source, entity, mapped)
     result.resolved += _resolve(conn, source, entity, [item.record_id for item in mapped])
+
+
+def _mark_mapped(conn: sa.Connection, source: str, entity: str, mapped: list[_Mapped]) -> None:
+    """Record the version each written record had when read: a version landed since stays unmapped."""
+    if not mapped:
+        return
+    t = landing_records
+    conn.execute(t.update().where(t.c.source == source, t.c.entity == entity,
+                                  t.c.record_id == sa.bindparam("b_record_id"))
+                 .values(mapped_sha1=sa.bindparam("b_sha1")),
+                 [{"b_record_id": item.record_id, "b_sha1": item.sha1} for item in mapped])
 
 
 def _first_line(error: BaseException | None) -> str:

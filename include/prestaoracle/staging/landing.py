@@ -6,7 +6,8 @@
 * ``new``: first time this ``(source, entity, record_id)`` is seen;
 * ``changed``: the payload differs from the stored one; the row is replaced and takes this run's ``run_id``;
 * ``unchanged``: same payload (same hash); the row is **not** rewritten, so it keeps the ``run_id`` of the run that
-  last changed it, and "what to map in this run" is simply ``landing_records WHERE run_id = :run_id``;
+  last changed it, and its ``mapped_sha1`` (set by ``map_landed``) still says it needs no mapping; a new or changed
+  row keeps the old ``mapped_sha1``, so the mapping picks it up whatever run it runs in;
 * ``stale``: the stored version is certainly newer by ``date_key`` (an overlap window re-read an old version);
   ignored. Naive dates are wall-clock times in ``date_tz`` (the shop's zone): an update in the repeated hour of a
   daylight-saving fall-back is never taken for an old version (see ``_older``);

@@ -89,6 +89,8 @@ landing_records = sa.Table(
     sa.Column("payload_sha1", sa.String(40), nullable=False),
     sa.Column("run_id", RunId, nullable=False),
     sa.Column("extracted_at", sa.DateTime, nullable=False),
+    sa.Column("mapped_sha1", sa.String(40),
+              comment="payload_sha1 of the version map_landed last wrote to its canonical table; NULL: never mapped"),
     sa.Index(None, "source", "entity", "date_upd"),
     sa.Index(None, "run_id", "source", "entity"),
     comment="Latest raw payload per source record; run_id/extracted_at are those of the run that last changed it.",
