@@ -149,13 +149,25 @@ def test_rerun_and_replay_change_nothing(env: dict) -> None:  # SQLite: PostgreS
 
 def test_manual_and_backfill_windows(env: dict) -> None:
     """Airflow 3.3: a manual run at logical date D covers [D-15m, D] on this timetable, while a backfill (or
-    scheduled) run with logical date D covers [D, D+15m]. A replayed run reads exactly its interval."""
+    scheduled) run with logical date D covers [D, D+15m]. A replayed run reads exactly its interval, and on a fresh
+    staging database it leaves the watermark alone, so the next scheduled run still reads the whole history."""
     day = pendulum.datetime(2026, 10, 25, 1, 0, tz="UTC")  # the night Europe/Paris falls back
     manual = _run("prestashop_to_staging", logical_date=day, conf={"replay": True})
     assert (manual.data_interval_start, manual.data_interval_end) == (day - timedelta(minutes=15), day)
-    windows = {e["entity"]: [[pendulum.parse(t) for t in w] for w in e["windows"]] for e in _xcom(manual, "extract")}
-    assert windows["orders"] == [[day - timedelta(minutes=15), day]]
-    # The backfill run for D is reproduced by the manual run at D + 15 minutes.
+    assert _windows(manual)["orders"] == [[day - timedelta(minutes=15), day]]
+    with env["engine"].connect() as c:
+        marks = c.execute(sa.text("SELECT entity, value FROM watermarks WHERE source = 'prestashop'")).all()
+    assert marks == [], "a replay on a fresh database must not move the watermark past the unread history"
+
+    # The backfill run for D is reproduced by the manual run at D + 15 minutes (only its extraction runs here).
     backfill_like = _run("prestashop_to_staging", logical_date=day + timedelta(minutes=15), conf={"replay": True},
-                         mark_success_pattern=".*")
-    assert (backfill_like.data_interval_start, backfill_like.data_interval_end) == (day, day + timedelta(minutes=15))
+                         mark_success_pattern="^(map_|validate|publish)")
+    assert _windows(backfill_like)["orders"] == [[day, day + timedelta(minutes=15)]]
+
+    _run("prestashop_to_staging")
+    with env["engine"].connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM ps_orders")).scalar_one() == ORDERS
+
+
+def _windows(run) -> dict[str, list[list]]:
+    return {e["entity"]: [[pendulum.parse(t) for t in w] for w in e["windows"]] for e in _xcom(run, "extract")}

@@ -361,11 +361,15 @@ def _close_window(staging: Any, source: str, entity: str, window: _Window, resul
     watermark) and forget the checkpoint, in one transaction."""
     with staging.transaction() as tx:
         mark = tx.watermark(source, entity)
-        if mark is None or window.since is None or window.since <= _instant(mark, tz):
+        # An explicit window (a replay, a backfill) moves the watermark only when it starts at the beginning or
+        # at/before the watermark: on a fresh database a replay of the last hour must not hide the history before.
+        starts_covered = window.since is None or (mark is not None and window.since <= _instant(mark, tz))
+        if starts_covered:
             tx.advance_watermark(source, entity, window.until.astimezone(UTC), run_id=result.run_id)
         else:
-            log.warning("%s/%s: the window [%s, %s] starts after the watermark %s; the watermark stays",
-                        source, entity, window.since, window.until, mark)
+            log.warning("%s/%s: the window [%s, %s] starts after the watermark (%s): the watermark stays, so the "
+                        "next scheduled run still reads what lies before", source, entity, window.since, window.until,
+                        mark or "none yet")
         if window.checkpointed:
             watermarks.clear_checkpoint(tx.conn, source, entity)
         _record(tx, result, requests())

@@ -20,7 +20,6 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from prestaoracle.plans import ORACLE, PLANS, PRESTASHOP, Plan
@@ -121,11 +120,7 @@ def validate_step(source: str, entity: str, *, run_id: str) -> dict[str, Any]:
         result = validate_entity(staging, entity, run_id=run_id, report_dir=settings.reports_dir())
     finally:
         staging.dispose()
-    log.info("quality %s: %d rows, %d passed, quarantined %s", entity, result.rows_in, result.passed,
-             {k: v for k, v in result.quarantined_by_reason.items() if v} or "none")
-    log.info("report: %s", result.report_html.as_uri())
-    if result.data_docs_index is not None:
-        log.info("Data Docs: %s", Path(result.data_docs_index).as_uri())
+    # validate_entity logs the counts and the file:// links of the report and of Data Docs.
     return {"source": source, "entity": entity, "rows_in": result.rows_in, "passed": result.passed,
             "quarantined": result.quarantined,
             "quarantined_by_reason": {k: v for k, v in result.quarantined_by_reason.items() if v},
