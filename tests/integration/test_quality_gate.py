@@ -257,3 +257,22 @@ def test_a_person_releases_the_real_order_of_a_duplicate_pair(gate: GateRun) -> 
     assert tuple(letter) == ("ignored", "ann: the other one is cancelled")
     assert main(["release", "--entity", "orders", "--key", "999999", "--note", "x",
                  "--staging", gate.staging.engine.url.render_as_string(hide_password=False)]) == 2
+
+
+def test_a_released_record_is_held_again_for_a_rule_nobody_released(gate: GateRun) -> None:
+    """Releasing an order for one rule does not let through a later problem of the same reason class."""
+    kinds: dict[int, set[str]] = {}
+    for item in gate.shop.injected:
+        if item["entity"] == "orders" and item["kind"] not in SOUND:
+            kinds.setdefault(item["id"], set()).add(item["kind"])
+    order = min(i for i, k in kinds.items() if k == {"negative_quantity"})
+    code = main(["release", "--entity", "orders", "--key", str(order), "--note", "bo: a return booked as a line",
+                 "--staging", gate.staging.engine.url.render_as_string(hide_password=False)])
+    assert code == 0
+    with gate.staging.transaction() as tx:
+        tx.execute(sa.text("UPDATE ps_order_lines SET sku = NULL WHERE id_order = :o"),
+                   {"o": order})
+        tx.execute(sa.text("UPDATE ps_orders SET dq_status = 'pending' WHERE id_order = :o"), {"o": order})
+    again = validate_entity(gate.staging, "orders", run_id=RUN + "-6", report_dir=gate.report_dir,
+                            gx_root=gate.gx_root)
+    assert str(order) in again.quarantined_keys

@@ -117,18 +117,27 @@ def _mark(conn: sa.Connection, table: str, columns: tuple[str, ...], marks: list
 
 
 def accepted(conn: sa.Connection, entity: Entity, failing: Mapping[str, RecordVerdict]) -> set[str]:
-    """The failing records a person has released (``release``): their ``validate`` dead letter of the same reason
-    class is ``ignored``, so the gate lets them pass while the problem stays the same."""
+    """The failing records a person has released (``release``): their ``ignored`` ``validate`` dead letter named
+    every rule they break now, so the gate lets them pass while the problem stays the same. A record that breaks a
+    rule nobody released (even one of the same reason class) is held again."""
     if not failing:
         return set()
     t = dead_letters_table
-    found: set[str] = set()
+    released: dict[str, set[str]] = {}
     for chunk in batched(list(failing), MARK_CHUNK):
-        rows = conn.execute(sa.select(t.c.record_key, t.c.reason_class).where(
+        rows = conn.execute(sa.select(t.c.record_key, t.c.message).where(
             t.c.source == entity.source, t.c.entity == entity.name, t.c.stage == STAGE, t.c.status == "ignored",
             t.c.record_key.in_(chunk)))
-        found |= {key for key, reason in rows if failing[key].reason_class == reason}
-    return found
+        for key, message in rows:
+            released.setdefault(key, set()).update(_released_rules(message))
+    return {key for key, rules in released.items() if set(failing[key].rules) <= rules}
+
+
+def _released_rules(message: str) -> set[str]:
+    """The rule names a dead letter's message lists on its first line (``failed 2 expectation(s): a, b``)."""
+    head = (message or "").split("\n", 1)[0]
+    _, _, names = head.partition(": ")
+    return {name.strip() for name in names.split(",") if name.strip()}
 
 
 def release(conn: sa.Connection, entity: Entity, record_key: str, *, note: str) -> int:
