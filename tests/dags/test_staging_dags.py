@@ -23,6 +23,8 @@ from tests.support.pg import no_postgres, temp_database
 from tests.support.sandbox import run_sandbox
 
 ORDERS = 120
+# Each test runs whole DAGs (several dozen tasks, each opening its connections): far above pytest's default limit.
+pytestmark = pytest.mark.timeout(1200)
 KEY = "STAGINGDAGTESTKEY".ljust(32, "0")
 SECRET = "staging-dag-secret"
 # The rule each injected defect must be quarantined under (rule names of prestaoracle.quality).
