@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.timeout(1200)  # two whole DAG runs on 500 orders: ~2 minutes alone, more beside other tests
 def test_demo_runs_the_dags_end_to_end(tmp_path: Path) -> None:
     env = dict(os.environ, PRESTAORACLE_DEMO_DIR=str(tmp_path), PRESTAORACLE_GX_ROOT=str(tmp_path / "gx"))
     env.pop("AIRFLOW_HOME", None)
