@@ -126,6 +126,9 @@ def test_the_window_ends_at_the_shops_clock_west_of_utc(tmp_path: Path) -> None:
         first = extract_prestashop(client, staging, "orders", run_id="r1")
         assert _instant(first.watermark) == now
         assert first.read["orders"] == 40
+        again = extract_prestashop(client, staging, "orders", run_id="r1b")  # same second on the shop's clock
+        assert again.windows == [] and again.read["orders"] == 0
+        assert staging.step_metrics("r1b")[0]["requests"] == again.requests == 1  # the shop's clock, nothing else
         later = set_clock(base, "2026-11-25T15:10:00Z")
         second = extract_prestashop(client, staging, "orders", until=later + timedelta(hours=5), run_id="r2")
         assert _instant(second.watermark) == later

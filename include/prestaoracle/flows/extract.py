@@ -156,6 +156,8 @@ def extract_prestashop(client: Any, staging: Any, entity: str, *, since: datetim
         overlap = PRESTASHOP_OVERLAP if overlap is None else overlap
         for window in _windows(staging, "prestashop", entity, since, end, overlap, tz):
             _prestashop_window(reader, staging, entity, window, tz, result, counter)
+        if not result.windows:
+            _nothing_to_read(staging, result, counter.count)
     finally:
         client.session.hooks["response"].remove(counter)
     result.watermark = staging.watermark("prestashop", entity)
@@ -261,6 +263,8 @@ def extract_oracle(client: Any, staging: Any, entity: str, *, since: datetime | 
                 result.chunks += 1
                 _record(tx, result, requests())
         _close_window(staging, "oracle", entity, window, result, requests, None)
+    if not result.windows:
+        _nothing_to_read(staging, result, requests())
     result.watermark = staging.watermark("oracle", entity)
     return result
 
@@ -373,6 +377,15 @@ def _close_window(staging: Any, source: str, entity: str, window: _Window, resul
         if window.checkpointed:
             watermarks.clear_checkpoint(tx.conn, source, entity)
         _record(tx, result, requests())
+
+
+def _nothing_to_read(staging: Any, result: ExtractResult, requests: int) -> None:
+    """The watermark is already at the window's end (a rerun within the same second, a backfill behind it): the
+    run still leaves its metrics."""
+    log.info("%s/%s: the watermark is already at the end of the window; nothing to read", result.source,
+             result.entity)
+    with staging.transaction() as tx:
+        _record(tx, result, requests)
 
 
 def _instant(text: str, tz: tzinfo | None) -> datetime:
