@@ -206,12 +206,18 @@ def test_nothing_pending_means_nothing_to_do(gate: GateRun) -> None:
     assert json.loads(result.report_json.read_text(encoding="utf-8"))["rows_in"] == 0
 
 
-def test_records_missing_a_reference_are_rechecked_until_it_arrives(gate: GateRun) -> None:
-    """An unknown SKU is a reference problem: once the product is staged, the order passes on the next run."""
+def _order_defects(gate: GateRun) -> dict[int, set[str]]:
+    """Injected defect kinds per order id (sound oddities left out)."""
     kinds: dict[int, set[str]] = {}
     for item in gate.shop.injected:
         if item["entity"] == "orders" and item["kind"] not in SOUND:
             kinds.setdefault(item["id"], set()).add(item["kind"])
+    return kinds
+
+
+def test_records_missing_a_reference_are_rechecked_until_it_arrives(gate: GateRun) -> None:
+    """An unknown SKU is a reference problem: once the product is staged, the order passes on the next run."""
+    kinds = _order_defects(gate)
     only_unknown = sorted(i for i, k in kinds.items() if k == {"unknown_sku"})
     still_missing = [i for i, k in kinds.items() if "unknown_sku" in k and i not in only_unknown[:1]]
     assert only_unknown, "the shop has no order whose only defect is an unknown SKU"
@@ -234,10 +240,7 @@ def test_records_missing_a_reference_are_rechecked_until_it_arrives(gate: GateRu
 def test_a_person_releases_the_real_order_of_a_duplicate_pair(gate: GateRun) -> None:
     """The gate never picks one of two orders of a cart; a person does, and the gate then lets it through, also
     when the order changes and comes back for validation."""
-    kinds: dict[int, set[str]] = {}
-    for item in gate.shop.injected:
-        if item["entity"] == "orders" and item["kind"] not in SOUND:
-            kinds.setdefault(item["id"], set()).add(item["kind"])
+    kinds = _order_defects(gate)
     real = min(i for i, k in kinds.items() if k == {"duplicate_cart"})
     code = main(["release", "--entity", "orders", "--key", str(real), "--note", "ann: the other one is cancelled",
                  "--staging", gate.staging.engine.url.render_as_string(hide_password=False)])
@@ -261,10 +264,7 @@ def test_a_person_releases_the_real_order_of_a_duplicate_pair(gate: GateRun) -> 
 
 def test_a_released_record_is_held_again_for_a_rule_nobody_released(gate: GateRun) -> None:
     """Releasing an order for one rule does not let through a later problem of the same reason class."""
-    kinds: dict[int, set[str]] = {}
-    for item in gate.shop.injected:
-        if item["entity"] == "orders" and item["kind"] not in SOUND:
-            kinds.setdefault(item["id"], set()).add(item["kind"])
+    kinds = _order_defects(gate)
     order = min(i for i, k in kinds.items() if k == {"negative_quantity"})
     code = main(["release", "--entity", "orders", "--key", str(order), "--note", "bo: a return booked as a line",
                  "--staging", gate.staging.engine.url.render_as_string(hide_password=False)])
