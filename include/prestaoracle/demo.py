@@ -142,5 +142,5 @@ def _where(var: Path, staging_db: Path) -> str:
         f"  Quality reports (HTML + JSON):  {(var / 'reports').as_uri()}/",
         *(f"  Run summary:                    {p.as_uri()}" for p in summaries[-2:]),
         f"  Staging database (SQLite):      {staging_db}",
-        "  The same DAGs in the Airflow UI: see README.md, 'Run the DAGs in Airflow'.",
+        "  The same DAGs in the Airflow UI: docs/airflow.md, 'Run the DAGs in Airflow'.",
     ])
