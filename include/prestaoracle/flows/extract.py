@@ -147,7 +147,7 @@ def extract_prestashop(client: Any, staging: Any, entity: str, *, since: datetim
             chunks = batched(reader.iter_all(entity), chunk)
             _land_in_chunks(staging, "prestashop", entity, chunks, result, lambda: counter.count, land_kwargs={})
             return result
-        tz = _shop_timezone(reader)
+        tz = shop_timezone(reader)
         shop_now = reader.shop_now(entity)
         if until is not None and until > shop_now:
             log.warning("PrestaShop %s: until %s is after the shop's clock %s; the window ends at the shop's clock",
@@ -164,7 +164,8 @@ def extract_prestashop(client: Any, staging: Any, entity: str, *, since: datetim
     return result
 
 
-def _shop_timezone(reader: Any) -> tzinfo:
+def shop_timezone(reader: Any) -> tzinfo:
+    """The shop's time zone (connection extra, else ``PS_TIMEZONE``); unknown → ``ConnectionNotConfigured``."""
     from prestaoracle.connections import ConnectionNotConfigured
     from prestaoracle.prestashop.shoptime import ShopTimezoneUnknown
 

@@ -79,14 +79,11 @@ def _mapping_context(source: str) -> Any:
 
     overrides: dict[str, Any] = {}
     if source == "prestashop":
+        from prestaoracle.flows.extract import shop_timezone
         from prestaoracle.prestashop import PrestaShopReader
-        from prestaoracle.prestashop.shoptime import ShopTimezoneUnknown
 
         with connections.prestashop_client() as client:
-            try:
-                overrides["shop_timezone"] = PrestaShopReader(client).shop_timezone()
-            except ShopTimezoneUnknown as exc:  # a setting only a person can fix: fail without retrying
-                raise connections.ConnectionNotConfigured(str(exc)) from None
+            overrides["shop_timezone"] = shop_timezone(PrestaShopReader(client))
             if client.shop_id is not None:
                 overrides["shop_id"] = client.shop_id
     return MappingContext.from_config(settings.mapping_config(), **overrides)
