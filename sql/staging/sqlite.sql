@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema at Alembic revision 0005 (sqlite).
+-- Staging schema at Alembic revision 0006 (sqlite).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -633,7 +633,7 @@ CREATE TABLE sync_ledger (
 	last_error TEXT,
 	run_id VARCHAR(250) NOT NULL,
 	CONSTRAINT pk_sync_ledger PRIMARY KEY (target, record_key),
-	CONSTRAINT ck_sync_ledger_outcome CHECK (outcome IN ('created', 'updated', 'skipped', 'failed', 'pending'))
+	CONSTRAINT ck_sync_ledger_outcome CHECK (outcome IN ('created', 'updated', 'skipped', 'failed', 'pending', 'rejected', 'interfaced', 'held'))
 );
 
 CREATE INDEX ix_sync_ledger_source_entity ON sync_ledger (source, entity);
@@ -691,4 +691,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0005');
+INSERT INTO alembic_version (version_num) VALUES ('0006');

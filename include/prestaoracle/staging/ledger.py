@@ -103,6 +103,24 @@ def record_failure(conn: sa.Connection, target: str, record_key: str | int, erro
                    target_id=None, target_ref=None, last_error=scrub_text(text)[:ERROR_LIMIT])
 
 
+def record_outcome(conn: sa.Connection, target: str, record_key: str | int, outcome: str, *, run_id: str,
+                   target_id: str | int | None = None, target_ref: str | None = None,
+                   error: str | BaseException | None = None, source: str | None = None,
+                   entity: str | None = None) -> LedgerEntry:
+    """Any finished attempt: ``rejected`` (refused for a business rule), ``interfaced``, ``held``, or the ones above.
+
+    The error text (why it was rejected or held) is scrubbed like ``record_failure``'s; a known ``target_id`` is kept.
+    """
+    if outcome not in LEDGER_OUTCOMES or outcome == "pending":
+        raise ValueError(f"an outcome is one of {', '.join(o for o in LEDGER_OUTCOMES if o != 'pending')}; "
+                         f"got {outcome!r}")
+    text = None
+    if error is not None:
+        text = scrub_text(error if isinstance(error, str) else f"{type(error).__name__}: {error}")[:ERROR_LIMIT]
+    return _finish(conn, target, str(record_key), outcome=outcome, run_id=run_id, source=source, entity=entity,
+                   target_id=None if target_id is None else str(target_id), target_ref=target_ref, last_error=text)
+
+
 def _finish(conn: sa.Connection, target: str, record_key: str, *, outcome: str, run_id: str, source: str | None,
             entity: str | None, target_id: str | None, target_ref: str | None,
             last_error: str | None) -> LedgerEntry:

@@ -38,9 +38,14 @@ from prestaoracle.reasons import REASON_CLASSES
 # ------------------------------------------------------------------------------------------ allowed values
 
 DEAD_LETTER_STATUSES = ("open", "replayed", "resolved", "ignored")
-LEDGER_OUTCOMES = ("created", "updated", "skipped", "failed", "pending")
+LEDGER_OUTCOMES = ("created", "updated", "skipped", "failed", "pending", "rejected", "interfaced", "held")
 LEDGER_DONE = ("created", "updated", "skipped")
 """Outcomes meaning "the target has it": a replay must not write the record again."""
+LEDGER_WAITING = ("interfaced", "held")
+"""Outcomes of a record the target does not have yet but that is not lost either: ``interfaced`` is in the EBS Order
+Import interface waiting for the import program; ``held`` is held back by a gate of the flow (payment, state) and
+looked at again by every run. ``rejected`` means the target refused it for a business rule (a dead letter says
+why)."""
 
 DQ_STATUSES = ("pending", "passed", "quarantined")
 """``dq_status`` of a canonical row: not yet validated, passed the data-quality gate, or held back by it."""
