@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-__all__ = ["FUSION_TARGET", "EBS_TARGET", "LoadOutcome", "OrderLoader", "OrderToLoad", "TaskState", "order_ref"]
+__all__ = ["EBS_TARGET", "FUSION_TARGET", "LoadOutcome", "MemoryState", "OrderLoader", "OrderToLoad", "TaskState",
+           "order_ref"]
 
 FUSION_TARGET = "oracle_fusion"
 EBS_TARGET = "oracle_ebs"
@@ -57,13 +58,30 @@ class LoadOutcome:
 
 class TaskState(Protocol):
     """The part of Airflow's task state store the loaders use (``context["task_state_store"]``); outside Airflow a
-    plain dict-backed object does (``flows.orders.load.MemoryState``). Values must be JSON and small (64 KB)."""
+    :class:`MemoryState` does. Values must be JSON and small (64 KB)."""
 
     def get(self, key: str, default: Any = None) -> Any: ...
 
     def set(self, key: str, value: Any) -> None: ...
 
     def delete(self, key: str) -> None: ...
+
+
+class MemoryState:
+    """A :class:`TaskState` kept in memory: the CLI's stand-in for the task state store (one process, no retries
+    across processes) and the tests' way to hand one attempt's state to the next."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
 
 
 class OrderLoader(Protocol):
