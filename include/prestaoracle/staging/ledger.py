@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -83,6 +83,34 @@ def claim(conn: sa.Connection, target: str, record_key: str | int, run_id: str, 
     created = conn.execute(stmt).first() is not None
     row = conn.execute(sa.select(sync_ledger).where(_key(sync_ledger, target, str(record_key)))).one()
     return LedgerEntry.from_row(row, created=created)
+
+
+def acquire(conn: sa.Connection, target: str, record_key: str | int, run_id: str, *, lease: timedelta,
+            source: str | None = None, entity: str | None = None) -> LedgerEntry | None:
+    """Take the record for this run before writing it to the target, or None when another run holds it.
+
+    A record is free when it has no entry, or its entry is finished but not done (``failed``, ``held``,
+    ``rejected``), or it is ``pending`` under this run or under a run whose claim is older than ``lease`` (it died
+    mid-call: the caller must look the key up in the target before writing). Taking it is a compare-and-set on
+    ``(outcome, run_id, last_attempt_at)``, so of two overlapping runs exactly one gets it; the entry returned is
+    ``pending`` under ``run_id``. Done and ``interfaced`` records are never taken (None).
+    """
+    entry = claim(conn, target, record_key, run_id, source=source, entity=entity)
+    if entry.created:
+        return entry
+    now = utcnow()
+    free = entry.outcome in ("failed", "held", "rejected") or (
+        entry.outcome == "pending" and (entry.run_id == run_id or entry.last_attempt_at < now - lease))
+    if not free:
+        return None
+    t = sync_ledger
+    taken = conn.execute(t.update().where(
+        _key(t, target, str(record_key)), t.c.outcome == entry.outcome, t.c.run_id == entry.run_id,
+        t.c.last_attempt_at == entry.last_attempt_at,
+    ).values(outcome="pending", run_id=run_id, last_attempt_at=now)).rowcount
+    if taken != 1:
+        return None
+    return lookup(conn, target, record_key)
 
 
 def record_success(conn: sa.Connection, target: str, record_key: str | int, *, target_id: str | int | None,
