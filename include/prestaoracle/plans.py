@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ORACLE", "PLANS", "PRESTASHOP", "Plan"]
+__all__ = ["ORACLE", "ORDERS", "PLANS", "PRESTASHOP", "Plan"]
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,15 @@ ORACLE = Plan(
             "ora_invoices", "ora_invoice_lines", "ora_receipts"),
 )
 PLANS = {p.source: p for p in (PRESTASHOP, ORACLE)}
+ORDERS = Plan(
+    source="prestashop",
+    # What the order flow stages itself every few minutes: the orders and what their mapping looks up. Stock and
+    # refunds are left to the staging DAG.
+    extract=("orders", "customers", "addresses", "products", "combinations", "currencies", "countries"),
+    map_first=("customers", "addresses", "products", "combinations"),
+    map_then=("orders",),
+    validate=("customers", "addresses", "products", "combinations", "orders", "order_payments"),
+    tables=("ps_orders", "ps_order_lines", "ps_order_carriers", "ps_order_histories", "ps_order_payments",
+            "ps_customers", "ps_addresses", "ps_products", "ps_combinations"),
+)
+"""The order-to-cash flow's own staging of the shop (a subset of :data:`PRESTASHOP`)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow.sdk import Asset, RetryDecision, RetryPolicy
 
-__all__ = ["API_RETRY_POLICY", "DEFAULT_ARGS", "POOLS", "TAGS", "ApiRetryPolicy", "staging_asset"]
+__all__ = ["API_RETRY_POLICY", "DEFAULT_ARGS", "POOLS", "TAGS", "ApiRetryPolicy", "staging_asset", "with_alerts"]
 
 OWNER = "integration"
 # Tags a DAG may carry (the integrity test holds every DAG to this set).
@@ -78,3 +78,11 @@ API_RETRY_POLICY = ApiRetryPolicy()
 def staging_asset(table: str) -> Asset:
     """The Airflow Asset standing for one canonical staging table; later flows schedule on it."""
     return Asset(name=f"staging.{table}", uri=f"prestaoracle://staging/{table}", group="staging")
+
+
+def with_alerts(args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``args`` (default :data:`DEFAULT_ARGS`) plus the on-call e-mail on a task's final failure
+    (:func:`prestaoracle.alerts.task_failure_notifier`; recipients from the order-to-cash configuration)."""
+    from prestaoracle.alerts import task_failure_notifier
+
+    return {**(DEFAULT_ARGS if args is None else args), "on_failure_callback": task_failure_notifier()}
