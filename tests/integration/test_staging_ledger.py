@@ -306,3 +306,78 @@ def test_the_staging_facade_reaches_every_piece(stg: Staging) -> None:
     stg.record_step("r1", f"flow-{tag}", "load", written=1)
     assert stg.step_metrics("r1", f"flow-{tag}")[0]["written"] == 1
     assert stg.version() == migrate.head() and "ps_orders" in stg.tables
+
+
+# ------------------------------------------------------------------------------------------ ledger lease
+
+
+def test_acquire_gives_a_record_to_one_run_at_a_time(stg: Staging) -> None:
+    from datetime import timedelta
+
+    key = _key()
+    lease = timedelta(minutes=30)
+    with rolled_back(stg) as conn:
+        mine = ledger.acquire(conn, "oracle_fusion", key, "run-a", lease=lease)
+        assert mine is not None and (mine.outcome, mine.run_id) == ("pending", "run-a")
+        assert ledger.acquire(conn, "oracle_fusion", key, "run-b", lease=lease) is None  # run-a holds it
+        assert ledger.acquire(conn, "oracle_fusion", key, "run-a", lease=lease) is not None  # its own retry
+        ledger.record_outcome(conn, "oracle_fusion", key, "held", run_id="run-a", error="waiting for payment")
+        taken = ledger.acquire(conn, "oracle_fusion", key, "run-b", lease=lease)  # held: free for the next run
+        assert taken is not None and taken.run_id == "run-b" and taken.last_error == "waiting for payment"
+        ledger.record_success(conn, "oracle_fusion", key, target_id=300100, run_id="run-b")
+        assert ledger.acquire(conn, "oracle_fusion", key, "run-c", lease=lease) is None  # done: never again
+
+
+def test_acquire_takes_over_an_abandoned_claim_only_after_the_lease(stg: Staging) -> None:
+    from datetime import timedelta
+
+    key = _key()
+    with rolled_back(stg) as conn:
+        claimed = ledger.acquire(conn, "oracle_fusion", key, "dead-run", lease=timedelta(minutes=30))
+        assert claimed is not None
+        assert ledger.acquire(conn, "oracle_fusion", key, "next-run", lease=timedelta(minutes=30)) is None
+        conn.execute(schema.sync_ledger.update().where(schema.sync_ledger.c.record_key == key).values(
+            last_attempt_at=claimed.last_attempt_at - timedelta(hours=1)))  # the dead run claimed it an hour ago
+        taken = ledger.acquire(conn, "oracle_fusion", key, "next-run", lease=timedelta(minutes=30))
+        assert taken is not None and taken.run_id == "next-run"
+
+
+def test_concurrent_acquire_has_exactly_one_winner(stg: Staging) -> None:
+    from datetime import timedelta
+
+    key = _key()
+    with stg.transaction() as tx:
+        ledger.record_outcome(tx.conn, "oracle_fusion", key, "failed", run_id="old", error="timeout")
+    winners: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def contend(run_id: str) -> None:
+        barrier.wait()
+        for _ in range(20):
+            try:
+                with stg.engine.begin() as conn:
+                    if ledger.acquire(conn, "oracle_fusion", key, run_id, lease=timedelta(minutes=30)) is not None:
+                        winners.append(run_id)
+                return
+            except sa.exc.OperationalError:  # SQLite: database is locked; try again as a run would
+                continue
+
+    threads = [threading.Thread(target=contend, args=(f"run-{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert len(winners) == 1, winners
+    finally:
+        with stg.transaction() as tx:
+            tx.conn.execute(schema.sync_ledger.delete().where(schema.sync_ledger.c.record_key == key))
+
+
+def test_record_outcome_refuses_pending_and_unknown_outcomes(stg: Staging) -> None:
+    with rolled_back(stg) as conn:
+        for outcome in ("pending", "lost"):
+            with pytest.raises(ValueError, match="outcome"):
+                ledger.record_outcome(conn, "oracle_fusion", _key(), outcome, run_id="r")
+        entry = ledger.record_outcome(conn, "oracle_ebs", _key(), "interfaced", run_id="r", target_id=7)
+        assert (entry.outcome, entry.target_id) == ("interfaced", "7")
