@@ -11,6 +11,10 @@ import time
 import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prestaoracle.sandbox.oracle.ebs_link import EbsStandIn
 
 
 def _iso(value: str) -> datetime:
@@ -34,6 +38,16 @@ def _minutes(value: str) -> float:
     if minutes < 0:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of minutes >= 0")
     return minutes
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds >= 0")
+    return seconds
 
 
 def _ws_key(value: str) -> str:
@@ -84,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--ws-resources", type=_resources,
                     help="comma-separated resources granted to the webservice key (default: all served; "
                          "the recorded key's 15 with --dataset demo, without configurations)")
+    sb.add_argument("--ebs-db-url",
+                    help="SQLAlchemy URL (SQLite file or PostgreSQL) of an EBS stand-in to run next to the pod: "
+                         "created and seeded from the same shop unless that shop already seeded it")
+    sb.add_argument("--ebs-import-every", type=_seconds, default=5.0,
+                    help="seconds between the stand-in's scheduled Order Import runs (default 5; 0 = only on "
+                         "POST /sandbox/ebs/import)")
     sb.set_defaults(func=cmd_sandbox)
 
     ex = sub.add_parser("extract", help="run one extraction into staging through the configured connections")
@@ -199,9 +219,19 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: --ws-resources: {exc}", file=sys.stderr)
         return 2
+    if args.ebs_db_url and args.only == "prestashop":
+        print("error: --ebs-db-url needs the Oracle half (its clock and its /sandbox/ebs routes): drop "
+              "--only prestashop", file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
     data = ps_server.shop_rows(spec)
+    stand_in = None
+    if args.ebs_db_url and args.only != "prestashop":
+        stand_in = _prepare_ebs(args.ebs_db_url, data[1], args.seed)
+        if stand_in is None:
+            return 2
     procs, banners = [], []
+    pod_db_url = ""
     if args.only != "oracle":
         db_url = args.prestashop_db_url or sqlite_url(args.data_dir, "prestashop.sqlite")
         counts = ps_server.prepare(db_url, spec, data)
@@ -221,13 +251,21 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         pod = ora_server.PodSpec(args.seed, args.faults, args.oracle_client_id, secret, args.oracle_token_ttl,
                                  clock_start, args.oracle_real_time)
         db_url = args.oracle_db_url or sqlite_url(args.data_dir, "oracle.sqlite")
-        counts = ora_server.prepare(db_url, data[1], pod)
+        counts = ora_server.prepare(db_url, data[1], pod, stand_in)
         print(f"Oracle sandbox: pod seeded ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()) if v)})",
               flush=True)
         procs.append(ora_server.spawn(db_url, args.host, args.oracle_port, args.workers))
         url = f"http://{args.host}:{args.oracle_port}/"
-        banners.append((f"{url}sandbox/clock", f"Oracle Fusion REST: {url}fscmRestApi/resources/11.13.18.05/  "
-                        f"token: {url}oauth2/v1/token  client id: {args.oracle_client_id}  secret: {secret}"))
+        banner = (f"Oracle Fusion REST: {url}fscmRestApi/resources/11.13.18.05/  token: {url}oauth2/v1/token  "
+                  f"client id: {args.oracle_client_id}  secret: {secret}")
+        if stand_in is not None:
+            from prestaoracle.secrets import redact_url
+
+            every = f"every {args.ebs_import_every:g} s" if args.ebs_import_every else "only when asked"
+            banner += (f"\nEBS stand-in: {redact_url(args.ebs_db_url)}  Order Import {every} and on POST "
+                       f"{url}sandbox/ebs/import; its fulfilment follows {url}sandbox/clock")
+        banners.append((f"{url}sandbox/clock", banner))
+        pod_db_url = db_url
     try:
         for (url, banner), proc in zip(banners, procs, strict=True):
             if not _wait_up(url, proc):
@@ -238,7 +276,45 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _stop(procs)  # interrupted while starting: leave no server behind
         return 0
-    return _run_until_interrupted(procs)
+    manager = None
+    if stand_in is not None:
+        from prestaoracle.sandbox.oracle.ebs_link import ConcurrentManager
+
+        manager = ConcurrentManager(pod_db_url, args.ebs_import_every)
+        manager.start()
+    try:
+        return _run_until_interrupted(procs)
+    finally:
+        if manager is not None:
+            manager.stop()
+
+
+def _prepare_ebs(url: str, shop_rows: dict[str, list[dict]], seed: int) -> EbsStandIn | None:
+    """Create and seed the EBS stand-in (or find it seeded from this shop); None after printing why it cannot."""
+    import sqlalchemy as sa
+
+    from prestaoracle.sandbox.oracle import ebs_link
+    from prestaoracle.secrets import redact_url
+
+    t0 = time.perf_counter()
+    try:
+        stand_in = ebs_link.prepare_ebs(url, shop_rows, seed)
+    except ebs_link.EbsSeedMismatch as exc:
+        print(f"error: --ebs-db-url: {exc}", file=sys.stderr)
+        return None
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        print(f"error: --ebs-db-url {redact_url(url)} is not a SQLAlchemy URL the sandbox can open ({exc}); "
+              "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB", file=sys.stderr)
+        return None
+    except sa.exc.OperationalError as exc:
+        print(f"error: --ebs-db-url {redact_url(url)}: the database cannot be reached "
+              f"({type(exc.orig).__name__}); check that it exists and the server runs", file=sys.stderr)
+        return None
+    doc = stand_in.document
+    what = ("seeded" if stand_in.seeded_now else "already seeded from this shop, kept as it is")
+    print(f"EBS stand-in: {what} in {time.perf_counter() - t0:.1f}s (customers {len(doc['customers'])}, "
+          f"missing SKUs {len(doc['missing_skus'])}, inactive SKUs {len(doc['inactive_skus'])})", flush=True)
+    return stand_in
 
 
 def _random_key(length: int) -> str:

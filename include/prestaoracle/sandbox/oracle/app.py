@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from prestaoracle.sandbox import faults
-from prestaoracle.sandbox.oracle import adf, auth, clock, contract, lifecycle, orders, rest, store
+from prestaoracle.sandbox.oracle import adf, auth, clock, contract, differences, lifecycle, orders, rest, store
+from prestaoracle.sandbox.oracle.ebs_link import EbsLink
 from prestaoracle.sandbox.oracle.resources import CRM, FSCM, RESOURCES, VERSIONS, Resource
 
 ENV_DB_URL = "PRESTAORACLE_ORACLE_DB_URL"
@@ -124,10 +125,16 @@ class Pod:
         return user
 
     def _timeout_after_commit(self, method: str, parts: list[str], payload: Any) -> bool:
-        """The classic duplicate trap: the order is created, but the caller gets a 504."""
-        if method != "POST" or parts != ["salesOrdersForOrderHub"] or not isinstance(payload, dict):
+        """The classic duplicate trap: the order (or an account carrying a source system reference, which the
+        integration creates once by that reference) is created, but the caller gets a 504."""
+        if method != "POST" or not isinstance(payload, dict):
             return False
-        key = f"{payload.get('SourceTransactionSystem')}:{payload.get('SourceTransactionId')}"
+        if parts == ["salesOrdersForOrderHub"]:
+            key = f"{payload.get('SourceTransactionSystem')}:{payload.get('SourceTransactionId')}"
+        elif parts == ["accounts"] and payload.get("SourceSystem") and payload.get("SourceSystemReferenceValue"):
+            key = f"accounts {payload['SourceSystem']}:{payload['SourceSystemReferenceValue']}"
+        else:
+            return False
         if orders.stable_unit(self.seed, key, "504") >= self.rates["timeout_after_commit"]:
             return False
         if self.counter.next(f"504 {key}") != 1:
@@ -412,7 +419,8 @@ def _transport_error_body(fault: faults.InjectedFault, _scope: Any) -> tuple[str
     return "text/plain", f"{status} {reason}".encode()
 
 
-def make_app(pod: Pod, profile: faults.FaultProfile) -> FastAPI:
+def make_app(pod: Pod, profile: faults.FaultProfile, ebs: EbsLink | None = None) -> FastAPI:
+    """The pod's routes; with ``ebs`` (an EBS stand-in runs next to the pod) also ``POST /sandbox/ebs/import``."""
     app = FastAPI(title="Oracle Fusion sandbox", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.post("/oauth2/v1/token")
@@ -453,7 +461,27 @@ def make_app(pod: Pod, profile: faults.FaultProfile) -> FastAPI:
         with pod.engine.begin() as conn:
             new = clock.advance(conn, minutes)
             steps = lifecycle.catch_up(conn, pod.seed, new)
-        return {"now": clock.iso(new), "steps": steps}
+        out: dict[str, Any] = {"now": clock.iso(new), "steps": steps}
+        if ebs is not None:
+            # The stand-in lives on the same clock: what two weeks ship, invoice and pay there is done on return.
+            out["ebs"] = ebs.catch_up()
+        return out
+
+    @app.get("/sandbox/differences")
+    def get_differences() -> Response:
+        """What the pod (and its EBS stand-in) were seeded to disagree on, and the rules order creates apply."""
+        try:
+            return JSONResponse(differences.load(pod.engine))
+        except LookupError as err:
+            return JSONResponse({"detail": str(err)}, status_code=409)
+
+    @app.post("/sandbox/ebs/import")
+    def ebs_import() -> Response:
+        """Run EBS Order Import now (pod time), as the concurrent manager does on its schedule."""
+        if ebs is None:
+            return JSONResponse({"detail": "This pod runs without an EBS stand-in: start the sandbox with "
+                                           "--ebs-db-url URL to have one."}, status_code=404)
+        return JSONResponse(ebs.import_orders())
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -477,4 +505,4 @@ def create_app(db_url: str | None = None) -> FastAPI:
     engine = store.create_engine(db_url or os.environ[ENV_DB_URL])
     cfg = store.get_settings(engine)
     profile = faults.parse_faults(cfg.get("faults", "none"))
-    return make_app(Pod(engine, cfg), profile)
+    return make_app(Pod(engine, cfg), profile, EbsLink.from_settings(engine, cfg))

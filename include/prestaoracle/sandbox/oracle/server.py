@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from prestaoracle.sandbox.oracle import clock, store
+from prestaoracle.sandbox.oracle import clock, differences, ebs_link, store
 from prestaoracle.sandbox.oracle.app import ENV_DB_URL
+from prestaoracle.sandbox.oracle.ebs_link import EbsStandIn
 from prestaoracle.sandbox.oracle.seed import seed_fusion
 from prestaoracle.sandbox.storage import spawn_uvicorn
 
@@ -23,8 +25,13 @@ class PodSpec:
     real_time: bool
 
 
-def prepare(db_url: str, shop_rows: dict[str, list[dict]], spec: PodSpec) -> dict[str, int]:
-    """Load the pod from scratch, seeded from the same shop the PrestaShop sandbox serves."""
+def prepare(db_url: str, shop_rows: dict[str, list[dict]], spec: PodSpec,
+            ebs: EbsStandIn | None = None) -> dict[str, int]:
+    """Load the pod from scratch, seeded from the same shop the PrestaShop sandbox serves.
+
+    What the seed planted is stored with it (``GET /sandbox/differences``); ``ebs`` is the prepared EBS stand-in
+    the pod runs with (``ebs_link.prepare_ebs``), if any.
+    """
     from prestaoracle.sandbox import faults
 
     engine = store.create_engine(db_url)
@@ -38,6 +45,10 @@ def prepare(db_url: str, shop_rows: dict[str, list[dict]], spec: PodSpec) -> dic
         clock.start(conn, spec.clock_start.astimezone(UTC), spec.real_time)
         # Price drift counts full days from the clock's start, so the very first advance already moves prices.
         store.put_settings(conn, {"prices_changed_through": clock.iso(spec.clock_start.astimezone(UTC))})
+        document = differences.fusion_document(seeded, spec.seed, clock.iso(spec.clock_start.astimezone(UTC)))
+        store.put_settings(conn, {differences.FUSION_SETTING: json.dumps(document)})
+        if ebs is not None:
+            ebs_link.store_settings(conn, ebs, spec.clock_start.astimezone(UTC))
     engine.dispose()
     return counts
 

@@ -262,7 +262,7 @@ FIRST_IDS = {
 }
 # Rows of the counters table that are never counted, only locked: a read-modify-write that must not interleave
 # with another worker's (moving the clock, catching the lifecycle up) holds one for its transaction.
-LOCKS = ("clock", "catch_up")
+LOCKS = ("clock", "catch_up", "ebs")
 
 
 def reset(engine: Engine) -> None:
