@@ -9,9 +9,10 @@ instance would, on the pod's clock:
   (a restart keeps the orders it holds). What the seed planted is kept in the EBS database itself
   (``xx_sandbox_seed``, a table of the sandbox, not of EBS), so a restart serves the same ``ebs`` differences.
 * ``EbsLink.import_orders`` is one Order Import request, stamped with the pod clock's time.
-* ``EbsLink.catch_up`` moves the stand-in's fulfilment to the pod clock: ``advance`` at every ``step`` (one hour of
-  pod time, as if Interface Trip Stop, AutoInvoice and receipts ran hourly) from where it last stopped
-  (``ebs_through`` in the pod's settings) to the clock's now, so two weeks of clock ship, invoice and pay.
+* ``EbsLink.catch_up`` moves the stand-in's fulfilment to the pod clock: ``advance`` as if Interface Trip Stop,
+  AutoInvoice and receipts ran every hour of pod time (``EBS_STEP``) from where it last stopped (``ebs_through``
+  in the pod's settings) to the clock's now, so two weeks of clock ship, invoice and pay. Only the hourly runs
+  that find work are made, so a jump of a year costs what it does, not 8,760 runs.
 * ``ConcurrentManager`` runs both every N seconds of real time in a thread of the sandbox command.
 
 EBS ``DATE`` columns carry no time zone: the stand-in's time is the pod clock in UTC without its offset, which is
@@ -25,8 +26,9 @@ import json
 import logging
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +42,7 @@ from prestaoracle.sandbox.storage import create_engine
 
 __all__ = [
     "EBS_STEP",
+    "next_due",
     "ConcurrentManager",
     "EbsLink",
     "EbsSeedMismatch",
@@ -51,7 +54,9 @@ __all__ = [
 
 _LOG = logging.getLogger(__name__)
 EBS_STEP = timedelta(hours=1)
-MAX_STEPS = 2000  # a longer jump takes longer steps, so a year of clock is still a few seconds of work
+# The delays of Shipping, AutoInvoice and receipts; passed to ``advance`` so the due times computed here agree.
+SHIP_AFTER, INVOICE_AFTER, PAY_AFTER = timedelta(days=1), timedelta(days=1), timedelta(days=2)
+MAX_RUNS = 100_000  # a guard: each run finishes something due, so real catch-ups stop far earlier
 URL_SETTING, THROUGH_SETTING = "ebs_db_url", "ebs_through"
 _META = sa.MetaData()
 SEED_TABLE = sa.Table("xx_sandbox_seed", _META, sa.Column("name", sa.String(64), primary_key=True),
@@ -233,17 +238,32 @@ def _db_time(moment: datetime) -> datetime:
     return clock.parse(clock.iso(moment)).replace(tzinfo=None, microsecond=0)
 
 
-def steps(start: datetime, end: datetime, step: timedelta = EBS_STEP, limit: int = MAX_STEPS) -> list[datetime]:
-    """The instants after ``start`` up to and including ``end`` at which the fulfilment programs run."""
-    if end <= start:
-        return []
-    step = max(step, (end - start) / limit)
-    out = []
-    at = start + step
-    while at < end:
-        out.append(at)
-        at += step
-    return [*out, end]
+def next_due(engine: sa.Engine) -> datetime | None:
+    """The earliest time at which ``advance`` has something to do: a booked line to ship, a shipped line to
+    invoice or an open invoice to pay; None when nothing waits. Backordered lines are left out: nothing in the
+    stand-in adds stock, so they are only retried with whatever run comes next."""
+    dd, ol, oh = ebs_schema.WSH_DELIVERY_DETAILS, ebs_schema.OE_ORDER_LINES_ALL, ebs_schema.OE_ORDER_HEADERS_ALL
+    ps = ebs_schema.AR_PAYMENT_SCHEDULES_ALL
+    with engine.connect() as conn:
+        ship = conn.execute(sa.select(sa.func.min(oh.c.booked_date))
+                            .select_from(dd.join(ol, ol.c.line_id == dd.c.source_line_id)
+                                         .join(oh, oh.c.header_id == ol.c.header_id))
+                            .where(dd.c.source_code == "OE", dd.c.released_status == "R", ol.c.open_flag == "Y",
+                                   ol.c.flow_status_code == "AWAITING_SHIPPING")).scalar()
+        invoice = conn.execute(sa.select(sa.func.min(ol.c.actual_shipment_date))
+                               .where(ol.c.flow_status_code == "SHIPPED", ol.c.open_flag == "Y")).scalar()
+        pay = conn.execute(sa.select(sa.func.min(ps.c.trx_date))
+                           .where(ps.c["class"] == "INV", ps.c.status == "OP")).scalar()
+    due = [at + delay for at, delay in ((ship, SHIP_AFTER), (invoice, INVOICE_AFTER), (pay, PAY_AFTER))
+           if at is not None]
+    return min(due) if due else None
+
+
+def _grid(start: datetime, at: datetime, step: timedelta) -> datetime:
+    """The first run of the schedule (``start`` + k x ``step``) at or after ``at``."""
+    if at <= start:
+        return start
+    return start + step * -((start - at) // step)
 
 
 class EbsLink:
@@ -286,8 +306,9 @@ class EbsLink:
             store.lock(conn, "ebs")
             now = clock.now(conn)
             through = clock.parse(self._through(conn))
-            for at in steps(through, now, self.step):
-                result = ebs.advance(self.ebs, now=_db_time(at))
+            for at in self._runs(through, now):
+                result = ebs.advance(self.ebs, now=_db_time(at), ship_after=SHIP_AFTER,
+                                     invoice_after=INVOICE_AFTER, pay_after=PAY_AFTER)
                 changed["steps"] += 1
                 for name in ("shipped_lines", "backordered_lines", "deliveries", "invoices", "receipts",
                              "closed_orders"):
@@ -296,6 +317,27 @@ class EbsLink:
                 store.put_settings(conn, {THROUGH_SETTING: clock.iso(now)})
             changed["through"] = clock.iso(max(now, through))
         return changed
+
+    def _runs(self, through: datetime, now: datetime) -> Iterator[datetime]:
+        """The instants in ``(through, now]`` at which the programs find work, then ``now``.
+
+        The programs run every ``step`` of pod time (an hourly schedule); a run with nothing due changes nothing,
+        so only the runs that have work are made: each is the first scheduled instant at or after the next due
+        time, which is why stamps fall on the schedule however far the clock jumps.
+        """
+        if now <= through:
+            return
+        last = through
+        for _ in range(MAX_RUNS):
+            due = next_due(self.ebs)
+            if due is None:
+                break
+            at = max(_grid(through, due.replace(tzinfo=UTC), self.step), last + self.step)
+            if at >= now:
+                break
+            yield at
+            last = at
+        yield now
 
     def _through(self, conn: sa.Connection) -> str:
         value = conn.execute(sa.select(store.SETTINGS.c.value).where(store.SETTINGS.c.name == THROUGH_SETTING)
