@@ -1314,6 +1314,53 @@ class EbsClient:
                 r.location, r.address1, r.address2, r.city, r.postal_code, r.country))
         return out
 
+    def _account_rows(self, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        ca, hp = CUST_ACCOUNTS, PARTIES
+        return (sa.select(ca.c.cust_account_id, ca.c.account_number, ca.c.account_name, ca.c.status,
+                          ca.c.orig_system_reference, hp.c.party_id, hp.c.party_number, hp.c.party_name,
+                          hp.c.party_type, hp.c.person_first_name, hp.c.person_last_name, hp.c.email_address)
+                .select_from(ca.join(hp, hp.c.party_id == ca.c.party_id))
+                .where(where)
+                .order_by(ca.c.cust_account_id))
+
+    @staticmethod
+    def _bare_customer(r: Any) -> EbsCustomer:
+        return EbsCustomer(int(r.cust_account_id), r.account_number, r.account_name, r.status,
+                           r.orig_system_reference, int(r.party_id), r.party_number, r.party_name, r.party_type,
+                           r.person_first_name, r.person_last_name, r.email_address, ())
+
+    def customer_candidates(self, *, orig_system_references: Iterable[str] = (),
+                            emails: Iterable[str] = ()) -> list[EbsCustomer]:
+        """Accounts (active or not, without their sites) carrying one of ``orig_system_references`` OR whose party
+        e-mail, trimmed and lower-cased, is one of ``emails`` (compared the same way): everything a matcher needs
+        for a batch of shop customers, in one statement per ``chunk_size`` references and e-mails."""
+        refs = _unique(str(r) for r in orig_system_references if r)
+        wanted = _unique(e.strip().lower() for e in emails if e and e.strip())
+        ca, hp = CUST_ACCOUNTS, PARTIES
+        email = sa.func.lower(sa.func.trim(hp.c.email_address))
+        rows: dict[int, Any] = {}
+        with self.engine.connect() as conn:
+            for k in range(0, max(len(refs), len(wanted)), self.chunk_size):
+                ref_part, email_part = refs[k:k + self.chunk_size], wanted[k:k + self.chunk_size]
+                terms = ([in_list(ca.c.orig_system_reference, ref_part)] if ref_part else []) + (
+                    [in_list(email, email_part)] if email_part else [])
+                for r in conn.execute(self._account_rows(sa.or_(*terms))):
+                    rows[int(r.cust_account_id)] = r
+        return [self._bare_customer(r) for _acct, r in sorted(rows.items())]
+
+    def customers_named(self, prefix: str, *, active_only: bool = True) -> list[EbsCustomer]:
+        """Accounts (without their sites) whose account or party name starts with ``prefix`` (case as written):
+        the catch-all accounts a convention names, e.g. ``Webshop Customers FR``."""
+        if not prefix:
+            raise ValueError("customers_named needs a non-empty prefix")
+        ca, hp = CUST_ACCOUNTS, PARTIES
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where = sa.or_(ca.c.account_name.like(pattern, escape="\\"), hp.c.party_name.like(pattern, escape="\\"))
+        if active_only:
+            where = sa.and_(where, ca.c.status == "A")
+        with self.engine.connect() as conn:
+            return [self._bare_customer(r) for r in conn.execute(self._account_rows(where))]
+
 
 def _key_problem(ref: Any) -> str | None:
     """Why a reference cannot serve as ORIG_SYS_DOCUMENT_REF (and cannot even be looked up), if it cannot."""

@@ -718,6 +718,52 @@ class FusionClient:
             flt = None
         yield from self.iter_collection("accounts", q=flt, fields=fields, order_by="PartyId:asc")
 
+    def accounts_by_reference(self, source_system: str, references: Iterable[str | int], *,
+                              fields: str | None = None, chunk_size: int = 100) -> Iterator[dict]:
+        """CX ``accounts`` carrying ``SourceSystem = source_system`` and one of ``references`` as
+        ``SourceSystemReferenceValue``: one request per ``chunk_size`` references (``in`` lists)."""
+        refs = sorted({str(r) for r in references if r not in (None, "")})
+        for chunk in batched(refs, chunk_size):
+            yield from self.iter_collection(
+                "accounts", q=fq.eq("SourceSystem", source_system) & fq.in_("SourceSystemReferenceValue", chunk),
+                fields=fields, order_by="PartyId:asc")
+
+    def accounts_by_email(self, emails: Iterable[str], *, fields: str | None = None,
+                          max_filter_chars: int = 4000) -> Iterator[dict]:
+        """CX ``accounts`` whose ``EmailAddress``, trimmed and case-folded, equals one of ``emails`` (compared the
+        same way), however Oracle spells it (``" Jane.Doe@X.com "``).
+
+        ADF has no trim, so the filter is ``UPPER(EmailAddress) like '%JANE.DOE@X.COM%' or …`` (rowmatch,
+        framework 2+), each request's filter kept under ``max_filter_chars`` characters (URL limits); what the
+        wildcards let through besides is dropped here. Characters beyond ASCII become ``%`` in the pattern, since not
+        every backend upper-cases them alike.
+        """
+        if self.framework_version < fq.ROWMATCH_MIN_VERSION:
+            raise fq.QueryError("accounts_by_email needs REST framework 2+ (rowmatch UPPER and like); the client "
+                                f"sends {self.framework_version}")
+        wanted = sorted({e.strip().casefold() for e in emails if e and e.strip()})
+        if fields is not None and "EmailAddress" not in fields.split(","):
+            fields = f"{fields},EmailAddress"
+        filters: list[list[str]] = [[]]
+        size = 0
+        for email in wanted:
+            pattern = "".join(c if c.isascii() else "%" for c in email.upper())
+            term = f"UPPER(EmailAddress) like {fq.literal('%' + pattern + '%')}"
+            if filters[-1] and size + len(term) + 4 > max_filter_chars:
+                filters.append([])
+                size = 0
+            filters[-1].append(term)
+            size += len(term) + 4
+        wanted_set, seen = set(wanted), set()
+        for terms in filters:
+            if not terms:
+                continue
+            for row in self.iter_collection("accounts", q=" or ".join(terms), fields=fields, order_by="PartyId:asc"):
+                key = row.get("PartyId", row.get("PartyNumber"))
+                if str(row.get("EmailAddress") or "").strip().casefold() in wanted_set and key not in seen:
+                    seen.add(key)
+                    yield row
+
     def _child_rows(self, row: dict, accessor: str, item_path: str) -> list[dict]:
         """An expanded child as a complete list: a bare array (v1/v2) or a collection object (v3+), whose further
         pages are fetched when it says ``hasMore``."""

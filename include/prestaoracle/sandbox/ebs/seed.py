@@ -5,6 +5,10 @@ on purpose: about 70% of the shop's customers exist in TCA, many spelled differe
 dropped, a newer address) and a few inactive; a few SKUs are missing or inactive; on-hand and prices differ for a
 deterministic subset. Everything planted is returned in a ``SeedReport`` so tests can assert what the product found.
 One seed gives the same rows, ids included, on every backend.
+
+Like a real web-shop setup, EBS also holds one catch-all account per delivery country and order currency the shop's
+orders use ("Webshop Customers FR", "Webshop Customers GB EUR": see :func:`webshop_account_name`), each with a
+primary ship-to and bill-to site: orders of customers EBS does not know are booked against them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from sqlalchemy.engine import Engine
 from prestaoracle.sandbox.ebs import contract
 from prestaoracle.sandbox.ebs import schema as s
 
-__all__ = ["CUSTOMER_VARIANTS", "CustomerSeed", "SeedReport", "seed"]
+__all__ = ["CUSTOMER_VARIANTS", "HOME_CURRENCY", "WEBSHOP_ACCOUNT_PREFIX", "CustomerSeed", "SeedReport", "seed",
+           "webshop_account_name"]
 
 # How a shop customer that exists in EBS differs there, with the share of present customers (%).
 CUSTOMER_VARIANTS: tuple[tuple[str, int], ...] = (
@@ -39,6 +44,11 @@ SECOND_WAREHOUSE_SHARE = 0.5
 EXPIRED_PRICE_SHARE = 0.05
 _CENT = Decimal("0.01")
 _SEEDED_AT = datetime(2023, 12, 31, 18, 0, 0)
+# The catch-all accounts' naming convention, the one the mapping configuration describes
+# (defaults.webshop_account_prefix, lookups.home_currency): the currency is named only when it is not the country's.
+WEBSHOP_ACCOUNT_PREFIX = "Webshop Customers"
+HOME_CURRENCY: dict[str, str] = {"FR": "EUR", "DE": "EUR", "ES": "EUR", "IT": "EUR", "NL": "EUR", "BE": "EUR",
+                                 "US": "USD", "GB": "GBP", "CH": "CHF", "PL": "PLN"}
 _B2B_CUSTOMERS = ("Atelier Duval SARL", "Nordwind Retail GmbH", "Harbour Gift Shops Ltd", "Casa Olivo S.L.",
                   "Lumen Concept Store BV")
 
@@ -74,7 +84,18 @@ class SeedReport:
     price_lists: dict[str, int] = field(default_factory=dict)  # currency -> LIST_HEADER_ID
     customers: dict[int, CustomerSeed] = field(default_factory=dict)  # PrestaShop id -> TCA
     absent_customers: list[int] = field(default_factory=list)
-    ebs_only_accounts: list[int] = field(default_factory=list)
+    ebs_only_accounts: list[int] = field(default_factory=list)  # accounts of no shop customer (catch-alls included)
+    # (delivery country, currency) -> CUST_ACCOUNT_ID of the catch-all account orders of unknown customers go to
+    webshop_accounts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def webshop_account_name(country: str, currency: str) -> str:
+    """The catch-all account of a country and currency: ``Webshop Customers FR`` in the country's home currency,
+    ``Webshop Customers GB EUR`` in any other."""
+    country, currency = country.upper(), currency.upper()
+    if HOME_CURRENCY.get(country) == currency:
+        return f"{WEBSHOP_ACCOUNT_PREFIX} {country}"
+    return f"{WEBSHOP_ACCOUNT_PREFIX} {country} {currency}"
 
 
 def _fold(text: str) -> str:
@@ -111,6 +132,7 @@ def seed(engine: Engine, shop_rows: dict[str, list[dict]], seed: int) -> SeedRep
         who = s.stamp(_SEEDED_AT)
         _seed_items(conn, ids, who, rng, shop_rows, report)
         _seed_customers(conn, ids, who, rng, shop_rows, report)
+        _seed_webshop_accounts(conn, ids, who, shop_rows, report)
     return report
 
 
@@ -404,3 +426,64 @@ def _address(address: dict, countries: dict[int, str], variant: str, rng: random
         # Bad shop rows can lack a country; TCA requires one, so such addresses default to the shop's home country.
         "country": countries.get(address.get("id_country") or 0) or "FR",
     }
+
+
+def _seed_webshop_accounts(conn: sa.Connection, ids: _Ids, who: dict, shop_rows: dict[str, list[dict]],
+                           report: SeedReport) -> None:
+    """One active catch-all account per (country, currency) the orders use on either address, with a primary
+    SHIP_TO and BILL_TO site in the operating unit so Order Import can default both. No random draw: the rows and
+    ids seeded before stay what they were."""
+    countries = {c["id"]: c["iso_code"] for c in shop_rows.get("countries", [])}
+    currencies = {c["id"]: c["iso_code"] for c in shop_rows.get("currencies", [])}
+    addresses = {a["id"]: a for a in shop_rows.get("addresses", [])}
+    pairs: set[tuple[str, str]] = set()
+    for order in shop_rows.get("orders", []):
+        currency = currencies.get(order.get("id_currency"))
+        for key in ("id_address_delivery", "id_address_invoice"):
+            address = addresses.get(order.get(key)) or {}
+            # as _address does: a shop address without a country is taken as the shop's home country
+            country = countries.get(address.get("id_country") or 0) or "FR"
+            if currency in contract.CURRENCIES:
+                pairs.add((country, currency))
+    chosen = sorted(pairs)
+    n = len(chosen)
+    if not n:
+        return
+    blocks = {name: ids.block(name, n) for name in ("HZ_PARTIES_S", "HZ_PARTY_NUMBER_S", "HZ_CUST_ACCOUNTS_S",
+                                                     "HZ_ACCOUNT_NUM_S", "HZ_LOCATIONS_S", "HZ_PARTY_SITES_S",
+                                                     "HZ_CUST_ACCT_SITES_S")}
+    use_ids = iter(ids.block("HZ_CUST_SITE_USES_S", 2 * n))
+    rows: dict[str, list[dict]] = defaultdict(list)
+    for k, (country, currency) in enumerate(chosen):
+        name = webshop_account_name(country, currency)
+        osr = f"WEBSHOP-{country}-{currency}"
+        party_id, account_id = blocks["HZ_PARTIES_S"][k], blocks["HZ_CUST_ACCOUNTS_S"][k]
+        location_id, party_site_id = blocks["HZ_LOCATIONS_S"][k], blocks["HZ_PARTY_SITES_S"][k]
+        acct_site_id = blocks["HZ_CUST_ACCT_SITES_S"][k]
+        rows["parties"].append({"party_id": party_id, "party_number": str(blocks["HZ_PARTY_NUMBER_S"][k]),
+                                "party_type": "ORGANIZATION", "party_name": name, "person_first_name": None,
+                                "person_last_name": None, "email_address": None, "orig_system_reference": osr,
+                                "status": "A", **who})
+        rows["accounts"].append({"cust_account_id": account_id, "party_id": party_id,
+                                 "account_number": str(blocks["HZ_ACCOUNT_NUM_S"][k]), "account_name": name,
+                                 "status": "A", "customer_type": "R", "orig_system_reference": osr, **who})
+        # The catch-all's own address is nominal: every order carries the consumer's ship-to address.
+        rows["locations"].append({"location_id": location_id, "address1": f"Web shop orders {country}",
+                                  "address2": None, "city": None, "postal_code": None, "state": None,
+                                  "country": country, **who})
+        rows["party_sites"].append({"party_site_id": party_site_id, "party_id": party_id, "location_id": location_id,
+                                    "party_site_number": str(party_site_id), "status": "A", **who})
+        rows["acct_sites"].append({"cust_acct_site_id": acct_site_id, "cust_account_id": account_id,
+                                   "party_site_id": party_site_id, "org_id": contract.OPERATING_UNIT_ID,
+                                   "status": "A", "orig_system_reference": f"{osr}-1", **who})
+        for code in ("SHIP_TO", "BILL_TO"):
+            rows["site_uses"].append({"site_use_id": next(use_ids), "cust_acct_site_id": acct_site_id,
+                                      "site_use_code": code, "location": f"WEBSHOP {country} {currency}",
+                                      "primary_flag": "Y", "status": "A", "org_id": contract.OPERATING_UNIT_ID,
+                                      **who})
+        report.webshop_accounts[(country, currency)] = account_id
+        report.ebs_only_accounts.append(account_id)
+    for table, key in ((s.HZ_PARTIES, "parties"), (s.HZ_CUST_ACCOUNTS, "accounts"), (s.HZ_LOCATIONS, "locations"),
+                       (s.HZ_PARTY_SITES, "party_sites"), (s.HZ_CUST_ACCT_SITES_ALL, "acct_sites"),
+                       (s.HZ_CUST_SITE_USES_ALL, "site_uses")):
+        conn.execute(table.insert(), rows[key])
