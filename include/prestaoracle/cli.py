@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--target", default="oracle", help="--bind/--unbind: whose id TARGET_ID is")
     mp.set_defaults(func=cmd_map)
 
+    from prestaoracle import run
+
+    run.add_parser(sub)
+
     demo = sub.add_parser("demo", help="start the sandbox on embedded defaults and show what the product reads")
     demo.set_defaults(func=cmd_demo)
     return parser

@@ -88,7 +88,7 @@ def resolve_step(*, run_id: str, target: str | None = None) -> dict[str, Any]:
     from prestaoracle.staging.schema import ps_orders
 
     config = _config(target)
-    if config.customers.mode == "webshop":
+    if config.customers.mode == "webshop" and config.oracle_target == "fusion":
         return {"mode": "webshop", "customers": 0}
     with _staging() as staging:
         engine = staging.engine
@@ -101,9 +101,9 @@ def resolve_step(*, run_id: str, target: str | None = None) -> dict[str, Any]:
             customers = sorted({int(c) for c in conn.execute(
                 ps_orders.select().with_only_columns(ps_orders.c.id_customer)
                 .where(ps_orders.c.id_order.in_(ids))).scalars() if c is not None}) if ids else []
-        if not customers:
+        if not customers and config.oracle_target == "fusion":
             return {"mode": config.customers.mode, "customers": 0}
-        if config.oracle_target == "ebs":
+        if config.oracle_target == "ebs":  # also without customers: it refreshes the catch-all accounts' lookup
             from prestaoracle.oracle.ebs import EbsClient
 
             ebs_engine = connections.ebs_engine()
@@ -118,8 +118,8 @@ def resolve_step(*, run_id: str, target: str | None = None) -> dict[str, Any]:
         else:
             with connections.fusion_client() as client, engine.begin() as conn:
                 result = resolve_customers(conn, customers, config=config, run_id=run_id, fusion=client)
-    out = result.as_dict() if hasattr(result, "as_dict") else dict(vars(result))
-    return {"mode": config.customers.mode, "customers": len(customers), **_jsonable(out)}
+    return {"mode": config.customers.mode, "customers": len(customers), "by_rule": dict(result.counts),
+            "kept": len(result.kept), "failed": sorted(result.failed), "warnings": list(result.warnings)}
 
 
 def load_step(*, run_id: str, now: datetime | None = None, target: str | None = None, state: Any = None,

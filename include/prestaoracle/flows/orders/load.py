@@ -39,7 +39,7 @@ from prestaoracle.flows.orders.types import (
 )
 from prestaoracle.reasons import BUSINESS_RULE, RETRYABLE
 from prestaoracle.staging import dead_letters, ledger
-from prestaoracle.staging.schema import ps_addresses, ps_customers, ps_orders, sync_ledger
+from prestaoracle.staging.schema import LEDGER_DONE, ps_addresses, ps_customers, ps_orders, sync_ledger
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ LEASE = timedelta(minutes=30)
 run and is taken over (looked up in Oracle first)."""
 SOURCE, ENTITY = "prestashop", "orders"
 STAGE_GATE, STAGE_MAP, STAGE_LOAD = "order_gate", "target_map", "oracle_load"
+ACCOUNT_TARGET = "oracle_fusion_account"
+"""Ledger target of the Oracle accounts the flow creates (customers.mode create), record key id_customer."""
 REJECTION_CLASSES = frozenset({BUSINESS_RULE, "mapping_missing", "invalid_data", "duplicate"})
 
 
@@ -116,10 +118,26 @@ def _rows(conn: sa.Connection, table: sa.Table, column: str, ids: Iterable[Any])
     return {row._mapping[column]: dict(row._mapping) for row in rows}
 
 
+def _unsettled_accounts(conn: sa.Connection, id_customers: Iterable[Any]) -> set[int]:
+    """Customers whose Oracle account creation (customers.mode create) has not settled: their orders wait rather
+    than go to the web-shop account while the account may exist."""
+    t = sync_ledger
+    wanted = sorted({str(i) for i in id_customers if i is not None})
+    if not wanted:
+        return set()
+    rows = conn.execute(sa.select(t.c.record_key).where(
+        t.c.target == ACCOUNT_TARGET, t.c.record_key.in_(wanted), t.c.outcome.notin_(LEDGER_DONE)))
+    return {int(k) for k in rows.scalars()}
+
+
 def _dependency_hold(order: Mapping[str, Any], customers: Mapping[Any, Mapping[str, Any]],
-                     addresses: Mapping[Any, Mapping[str, Any]]) -> GateDecision | None:
+                     addresses: Mapping[Any, Mapping[str, Any]], unsettled: set[int]) -> GateDecision | None:
     """An order waits while its customer or an address is not staged or did not pass the quality gate (their own
-    dead letters say why); it goes as soon as they are fixed."""
+    dead letters say why), or while its customer's Oracle account is being created; it goes as soon as they are
+    fixed."""
+    if order.get("id_customer") in unsettled:
+        return GateDecision("hold", f"the Oracle account of customer {order.get('id_customer')} is being created "
+                                    "and has not been confirmed", "Nothing: the next run checks it again.")
     customer = customers.get(order.get("id_customer"))
     if customer is None or customer.get("dq_status") != "passed":
         what = "is not staged yet" if customer is None else f"is {customer.get('dq_status')} by the quality gate"
@@ -238,6 +256,7 @@ def load_orders(engine: sa.Engine, loader: OrderLoader, *, config: OrderFlowConf
             customers = _rows(conn, ps_customers, "id_customer", [o["id_customer"] for o in orders.values()])
             addresses = _rows(conn, ps_addresses, "id_address",
                               [o[k] for o in orders.values() for k in ("id_address_delivery", "id_address_invoice")])
+            unsettled = _unsettled_accounts(conn, customers)
             mapper = _mapper(conn, config, mapping_config)
             documents = order_documents(conn, ids)
             batch: list[OrderToLoad] = []
@@ -257,7 +276,7 @@ def load_orders(engine: sa.Engine, loader: OrderLoader, *, config: OrderFlowConf
                     _hold(conn, target, key, order, decision, stage=STAGE_GATE, reason_class=BUSINESS_RULE,
                           run_id=run_id, result=result)
                     continue
-                waiting = _dependency_hold(order, customers, addresses)
+                waiting = _dependency_hold(order, customers, addresses, unsettled)
                 if waiting is not None:
                     _hold(conn, target, key, order, waiting, stage=STAGE_GATE, reason_class="mapping_missing",
                           run_id=run_id, result=result)
