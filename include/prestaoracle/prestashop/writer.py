@@ -36,6 +36,7 @@ from .errors import (
     PrestaShopError,
     RequestError,
     RetryBudgetExhausted,
+    UnexpectedResponse,
 )
 from .reader import PrestaShopReader
 from .xmlbody import build_document, entity_element, entity_fields, replace_fields
@@ -159,6 +160,63 @@ class PrestaShopWriter:
             lambda cur: str(cur.get("tracking_number") or "") == tracking,
             use_patch=use_patch, params={"sendemail": "1"} if send_email else None,
         )
+
+    def add_order_carrier(
+        self,
+        id_order: int,
+        tracking: str,
+        *,
+        id_carrier: int,
+        id_order_invoice: int | None = None,
+        weight: Decimal | str | int = 0,
+    ) -> tuple[int, bool]:
+        """Add an ``order_carriers`` row to order ``id_order`` carrying ``tracking`` (a further parcel of a split
+        shipment), unless the order already has a row with that tracking number.
+
+        Returns ``(id_order_carrier, wrote)``. The shop never de-duplicates a POST, so the convergence loop reads the
+        order's rows first and again after an ambiguous failure: the tracking number itself is the key. The new row
+        carries no shipping cost (the order's first row already does) and no e-mail: PrestaShop sends the
+        "in transit" mail on updates only.
+        """
+        validate_tracking_number(tracking)
+        id_order, id_carrier = int(id_order), int(id_carrier)
+        if id_order < 1 or id_carrier < 1:
+            raise InvalidValueError(f"order id and carrier id must be positive, got {id_order}, {id_carrier}")
+        body = build_document("order_carrier", {
+            "id_order": id_order, "id_carrier": id_carrier, "id_order_invoice": id_order_invoice or 0,
+            "weight": _decimal(weight, "weight"), "shipping_cost_tax_excl": 0, "shipping_cost_tax_incl": 0,
+            "tracking_number": tracking,
+        })
+        found: list[int] = []
+
+        def read() -> Mapping[str, Any]:
+            rows = self.reader.get_list("order_carriers", display=["id", "tracking_number"],
+                                        filters={"id_order": [id_order]})
+            ids = sorted(int(r["id"]) for r in rows if str(r.get("tracking_number") or "") == tracking)
+            return {"match": ids[0] if ids else None}
+
+        def done(current: Mapping[str, Any]) -> bool:
+            if current["match"] is None:
+                return False
+            found.append(int(current["match"]))
+            return True
+
+        def send(_: Mapping[str, Any]) -> None:
+            answer = self.client.send_xml("POST", "order_carriers", body, resource="order_carriers")
+            if answer is not None:
+                new_id = entity_fields(entity_element(answer, "order_carrier")).get("id", "")
+                if new_id.strip().isdigit():
+                    found.append(int(new_id))
+
+        wrote = self._converge(f"order {id_order} + order_carrier tracking={tracking}", read, done, send)
+        if not found:  # the POST answered without an id we could read: the row is there, find it
+            match = read()["match"]
+            if match is None:
+                raise UnexpectedResponse(f"order {id_order}: the order_carrier with tracking {tracking} was posted "
+                                         "but cannot be read back", method="POST",
+                                         url=self.client.url_for("order_carriers"))
+            found.append(int(match))
+        return found[-1], wrote
 
     def set_stock(self, id_stock_available: int, quantity: int, *, use_patch: bool = True) -> bool:
         """Set the absolute quantity of one ``stock_availables`` row (the only way the webservice writes stock).

@@ -147,6 +147,7 @@ class Writer:
             values = {f.name: _coerce(self.res, f, sent.get(f.name, "")) for f in self.res.fields if f.name != "id"}
             for d in self.res.has_dates:
                 values[d] = self.stamp
+            self._validate_fields(values)
             if self.res.name == "order_histories":
                 self._change_order_state(values)
             new_id = store.insert(self.conn, self.res.name, values)
@@ -254,11 +255,16 @@ class Writer:
             upd["total_paid_real"] = (order.total_paid_real or 0) + due
         self.conn.execute(orders.update().where(orders.c.id == order.id).values(**upd))
 
-    def _before_update(self, values: dict[str, Any]) -> None:
+    def _validate_fields(self, values: dict[str, Any]) -> None:
+        """ObjectModel::validateFields, which the webservice runs before add() and update() alike: the first
+        invalid field answers 400 code 85 and nothing is saved."""
         if self.res.name == "order_carriers":
             tracking = values.get("tracking_number") or ""
             if tracking and not TRACKING_RE.match(tracking):
                 raise _validation(self.res, "tracking_number", "is not valid")
+
+    def _before_update(self, values: dict[str, Any]) -> None:
+        self._validate_fields(values)
         if self.res.name == "stock_availables" and values.get("depends_on_stock"):
             raise WSError(
                 500,
