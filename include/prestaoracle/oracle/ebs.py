@@ -957,6 +957,37 @@ class EbsClient:
                     withdrawn += found
         return withdrawn
 
+    def interface_state(self, refs: Iterable[str]) -> dict[str, str]:
+        """Where each reference is: ``imported`` (an order exists, whatever copies remain), ``waiting`` (a copy Order
+        Import will pick up), ``failed`` (only copies flagged ``ERROR_FLAG='Y'``); references found nowhere are
+        absent. One statement per ``chunk_size`` references."""
+        out: dict[str, str] = {}
+        for chunk in batched(_unique(refs), self.chunk_size):
+            with self.engine.connect() as conn:
+                states = self._existing(conn, chunk)
+            for ref, state in states.items():
+                out[ref] = ("imported" if state.order_number is not None else "waiting" if state.waiting
+                            else "failed")
+        return out
+
+    def withdraw_unimported(self, ref: str) -> bool:
+        """Delete every interface copy of ``ref`` (waiting or failed) unless the order has been imported: an order
+        cancelled before Order Import took it is never created. True when a copy was deleted.
+
+        The header delete's row count decides, not an earlier read: should Order Import take the copy meanwhile
+        (it deletes what it imports), nothing is deleted here and False tells the caller to look again."""
+        h, ln = IFACE_HEADERS, IFACE_LINES
+        with self.engine.begin() as conn:
+            state = self._existing(conn, [ref]).get(ref)
+            if state is None or state.order_number is not None:
+                return False
+            deleted = conn.execute(sa.delete(h).where(h.c.order_source_id == self.order_source_id,
+                                                      h.c.orig_sys_document_ref == ref)).rowcount
+            if deleted:
+                conn.execute(sa.delete(ln).where(ln.c.order_source_id == self.order_source_id,
+                                                 ln.c.orig_sys_document_ref == ref))
+        return bool(deleted)
+
     def import_errors(self, refs: Iterable[str]) -> dict[str, list[ImportMessage]]:
         """Messages of interface orders Order Import flagged ``ERROR_FLAG='Y'``, per reference, classified.
 

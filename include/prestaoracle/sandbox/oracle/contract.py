@@ -186,6 +186,29 @@ CODE_NOT_UPDATABLE = "DOO-2621483"
 MSG_DELETE_NOT_DRAFT = "Only draft orders can be deleted; order {number} has been submitted."
 CODE_DELETE_NOT_DRAFT = "DOO-2621484"
 
+# §1.3 [VERIFY choice]: how an Order Hub order is cancelled over REST. The reference lists the header attributes
+# CancelReasonCode, CancelReason, CanceledFlag and RequestCancelDate but no cancel operation. Oracle documents two
+# routes: a *revision* of the order (a POST with the same SourceTransactionSystem + SourceTransactionId and a higher
+# SourceTransactionRevisionNumber) and, for mass cancellations, the asynchronous ``salesOrderActionRequests``
+# resource (ActionCode, HeaderId, CancelReasonCode; answered PRE_PROCESSING, polled for the outcome). We emulate the
+# revision: a POST carrying an existing key, a CancelReasonCode and a revision number above the stored one cancels
+# the whole order. Simplifications: the emulator keeps one row per key, so the revision is applied in place (no new
+# HeaderId), the answer is 200 with the cancelled order, and any non-empty reason code is accepted (a pod checks it
+# against its cancel reason lookup). An order with a shipped line, or closed, is refused: what shipped needs a return
+# (RMA). Cancelling a cancelled order again changes nothing and answers 200.
+CANCEL_REQUEST_ATTRIBUTE = "CancelReasonCode"
+CANCELED_STATUS = "CANCELED"
+MSG_CANCEL_SHIPPED = ("The order {key} has shipped lines and can't be changed by a cancellation. Create a return "
+                      "(RMA) for what shipped.")
+CODE_CANCEL_SHIPPED = "DOO-2621486"
+MSG_CANCEL_REVISION = ("The revision number {value} isn't valid for order {key}: a revision must be greater than the "
+                       "current revision {current}.")
+CODE_CANCEL_REVISION = "DOO-2621487"
+MSG_CANCEL_UNKNOWN = "The order {key} doesn't exist, so it can't be canceled."
+CODE_CANCEL_UNKNOWN = "DOO-2621488"
+MSG_CANCELED_ORDER = "The order {key} has been canceled and can't be changed."
+CODE_CANCELED_ORDER = "DOO-2621489"
+
 # --------------------------------------------------------------------------------------------- lifecycle
 # How fast the emulated warehouse and AR move, in sandbox-clock time ([VERIFY]: real pods depend on setup).
 SHIP_AFTER_MINUTES = (30, 240)  # submit → first shipment

@@ -1,4 +1,4 @@
-"""``salesOrdersForOrderHub`` writes: create (with Oracle's business rules), upsert, submit, delete a draft.
+"""``salesOrdersForOrderHub`` writes: create (with Oracle's business rules), upsert, submit, cancel, delete a draft.
 
 Order Management does not create customers or items: both must exist, be active, and the order must pass the
 account's credit check. Rejections are business errors (HTTP 400 with a message an operator can act on), never
@@ -44,7 +44,7 @@ HEADER_WRITABLE = {c.name for c in store.ORDERS.columns if not c.name.startswith
 LINE_PASSED_ON = ("PaymentTerms", "FOBPoint", "FreightTerms", "ShipmentPriority", "ShippingCarrier", "ShipSetName")
 STATUS_NAMES = {"DOO_DRAFT": "Draft", "OPEN": "Processing", "CLOSED": "Closed", "CREATED": "Created",
                 "AWAITING_SHIPPING": "Awaiting Shipping", "BACKORDERED": "Backordered", "SHIPPED": "Shipped",
-                "AWAITING_BILLING": "Awaiting Billing", "BILLED": "Billed"}
+                "AWAITING_BILLING": "Awaiting Billing", "BILLED": "Billed", contract.CANCELED_STATUS: "Canceled"}
 
 
 def _bad(detail: str, code: str, path: str | None = None) -> AdfError:
@@ -240,6 +240,11 @@ def create(conn: sa.Connection, payload: Any, now: datetime, seed: int, user: st
         raise _bad(contract.MSG_UNKNOWN_CURRENCY.format(value=currency), contract.CODE_UNKNOWN_CURRENCY,
                    "/TransactionalCurrencyCode")
     existing = find_by_key(conn, f"{system}:{source_id}")
+    if payload.get(contract.CANCEL_REQUEST_ATTRIBUTE) not in (None, ""):
+        if existing is None:
+            raise _bad(contract.MSG_CANCEL_UNKNOWN.format(key=f"{system}:{source_id}"), contract.CODE_CANCEL_UNKNOWN,
+                       "/SourceTransactionId")
+        return cancel(conn, existing, payload, now, user), False
     if existing is not None and not upsert:
         raise _bad(contract.MSG_DUPLICATE_ORDER.format(system=system, id=source_id), contract.CODE_DUPLICATE_ORDER,
                    "/SourceTransactionId")
@@ -247,6 +252,8 @@ def create(conn: sa.Connection, payload: Any, now: datetime, seed: int, user: st
         key = f"{system}:{source_id}"
         if existing.StatusCode == "CLOSED":
             raise _bad(contract.MSG_CLOSED_ORDER.format(key=key), contract.CODE_CLOSED_ORDER)
+        if existing.StatusCode == contract.CANCELED_STATUS:
+            raise _bad(contract.MSG_CANCELED_ORDER.format(key=key), contract.CODE_CANCELED_ORDER)
         if _has_shipped(conn, existing.HeaderId):
             raise _bad(contract.MSG_ORDER_IN_FULFILLMENT.format(key=key), contract.CODE_ORDER_IN_FULFILLMENT)
     bu_id, bu_name = _business_unit(payload)
@@ -370,6 +377,9 @@ def patch(conn: sa.Connection, row: sa.Row, payload: Any, now: datetime, seed: i
     if row.StatusCode == "CLOSED":
         key = f"{row.SourceTransactionSystem}:{row.SourceTransactionId}"
         raise _bad(contract.MSG_CLOSED_ORDER.format(key=key), contract.CODE_CLOSED_ORDER)
+    if row.StatusCode == contract.CANCELED_STATUS:
+        key = f"{row.SourceTransactionSystem}:{row.SourceTransactionId}"
+        raise _bad(contract.MSG_CANCELED_ORDER.format(key=key), contract.CODE_CANCELED_ORDER)
     stamp = iso(now)
     values: dict[str, Any] = {k: v for k, v in payload.items() if not isinstance(v, list | dict)}
     _flags_as_numbers(values)
@@ -383,6 +393,43 @@ def patch(conn: sa.Connection, row: sa.Row, payload: Any, now: datetime, seed: i
     elif "SubmittedFlag" in values:
         values["SubmittedFlag"] = row.SubmittedFlag
     conn.execute(store.ORDERS.update().where(store.ORDERS.c.HeaderId == row.HeaderId).values(**values))
+    return conn.execute(sa.select(store.ORDERS).where(store.ORDERS.c.HeaderId == row.HeaderId)).one()
+
+
+def cancel(conn: sa.Connection, row: sa.Row, payload: dict, now: datetime, user: str) -> sa.Row:
+    """A cancelling revision (``contract.CANCEL_REQUEST_ATTRIBUTE`` set): the whole order and its lines CANCELED.
+
+    Nothing may have shipped (that needs a return); the revision number must move up; a cancelled order stays as it
+    is (a repeated cancellation is a no-op). The lifecycle stops: no shipment, invoice or receipt follows.
+    """
+    key = f"{row.SourceTransactionSystem}:{row.SourceTransactionId}"
+    if row.StatusCode == contract.CANCELED_STATUS:
+        return row
+    if row.StatusCode == "CLOSED" or _has_shipped(conn, row.HeaderId):
+        raise _bad(contract.MSG_CANCEL_SHIPPED.format(key=key), contract.CODE_CANCEL_SHIPPED)
+    current = row.SourceTransactionRevisionNumber or 1
+    value = payload.get("SourceTransactionRevisionNumber")
+    if value in (None, ""):
+        raise _bad(contract.MSG_REQUIRED.format(attr="SourceTransactionRevisionNumber"), contract.CODE_REQUIRED,
+                   "/SourceTransactionRevisionNumber")
+    try:
+        revision = int(value)
+    except (TypeError, ValueError):
+        revision = 0
+    if revision <= current:
+        raise _bad(contract.MSG_CANCEL_REVISION.format(value=value, key=key, current=current),
+                   contract.CODE_CANCEL_REVISION, "/SourceTransactionRevisionNumber")
+    stamp = iso(now)
+    status = contract.CANCELED_STATUS
+    conn.execute(store.ORDERS.update().where(store.ORDERS.c.HeaderId == row.HeaderId).values(
+        StatusCode=status, Status=STATUS_NAMES[status], CanceledFlag=1, OpenFlag=0,
+        CancelReasonCode=str(payload[contract.CANCEL_REQUEST_ATTRIBUTE]),
+        CancelReason=payload.get("CancelReason"), RequestedCancelDate=stamp, SourceTransactionRevisionNumber=revision,
+        LastUpdateDate=stamp, LastUpdatedBy=user, _Step=None, _NextStepAt=None))
+    lines = store.ORDER_LINES
+    conn.execute(lines.update().where(lines.c.HeaderId == row.HeaderId).values(
+        StatusCode=status, Status=STATUS_NAMES[status], CanceledQuantity=lines.c.OrderedQuantity,
+        LastUpdateDate=stamp))
     return conn.execute(sa.select(store.ORDERS).where(store.ORDERS.c.HeaderId == row.HeaderId)).one()
 
 
