@@ -9,6 +9,7 @@ quarantined; 2 for a configuration problem (the message says what to set); 1 whe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -89,7 +90,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         os.environ["PRESTAORACLE_ORDER_CONFIG"] = str(args.config)
     args.run_id = args.run_id or f"cli__{args.flow}__{datetime.now(UTC).isoformat(timespec='seconds')}"
     try:
-        summary = FLOWS[args.flow](args, dict(args.param))
+        # Library and Airflow logs go to stderr: stdout holds only the JSON summary, for scripts to read.
+        with contextlib.redirect_stdout(sys.stderr):
+            summary = FLOWS[args.flow](args, dict(args.param))
     except (ConnectionNotConfigured, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -24,6 +24,8 @@ class GateDecision:
     verdict: Verdict
     reason: str = ""
     how_to_fix: str = ""
+    category: str = ""
+    """A short name to count decisions by in the run summary (``waiting for payment``…)."""
 
 
 LOAD = GateDecision("load")
@@ -47,7 +49,7 @@ def decide(order: Mapping[str, Any], gates: Gates, now: datetime) -> GateDecisio
     state = order.get("current_state")
     if state in gates.cancel_states or state in gates.refund_states:
         return GateDecision("skip", f"cancelled or refunded in the shop (state {state}) before it was imported",
-                            "Nothing to do: a cancelled order is not sent to Oracle.")
+                            "Nothing to do: a cancelled order is not sent to Oracle.", "cancelled in the shop")
     placed = order.get("date_add")
     age = now - placed if isinstance(placed, datetime) else timedelta(0)
     expired = gates.cancel_unpaid_after_days is not None and age > timedelta(days=gates.cancel_unpaid_after_days)
@@ -57,16 +59,17 @@ def decide(order: Mapping[str, Any], gates: Gates, now: datetime) -> GateDecisio
         if expired:
             return GateDecision("give_up", f"{reason} after {gates.cancel_unpaid_after_days} days",
                                 "Move the order to an importable state in the shop, or add its state to "
-                                "gates.importable_states, then replay it.")
+                                "gates.importable_states, then replay it.", "state not importable")
         return GateDecision("hold", reason, "It is imported by the first run after the order reaches an importable "
-                                            "state.")
+                                            "state.", "state not importable")
     if not _payment_ok(order, gates):
         what = "authorized" if gates.payment == "authorized" else "paid"
         if expired:
             return GateDecision("give_up", f"not {what} after {gates.cancel_unpaid_after_days} days "
                                            f"(gates.cancel_unpaid_after_days); shop state {state}",
-                                "Cancel the order in the shop, or record its payment and replay it.")
+                                "Cancel the order in the shop, or record its payment and replay it.", "unpaid too long")
         return GateDecision("hold", f"waiting for payment: gates.payment is {gates.payment!r} and the order "
                                     f"(state {state}) is not {what} yet",
-                            "It is imported by the first run after the shop records the payment.")
+                            "It is imported by the first run after the shop records the payment.",
+                            "waiting for payment")
     return LOAD

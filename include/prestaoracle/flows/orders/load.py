@@ -137,18 +137,21 @@ def _dependency_hold(order: Mapping[str, Any], customers: Mapping[Any, Mapping[s
     fixed."""
     if order.get("id_customer") in unsettled:
         return GateDecision("hold", f"the Oracle account of customer {order.get('id_customer')} is being created "
-                                    "and has not been confirmed", "Nothing: the next run checks it again.")
+                                    "and has not been confirmed", "Nothing: the next run checks it again.",
+                            "account being created")
     customer = customers.get(order.get("id_customer"))
     if customer is None or customer.get("dq_status") != "passed":
         what = "is not staged yet" if customer is None else f"is {customer.get('dq_status')} by the quality gate"
         return GateDecision("hold", f"customer {order.get('id_customer')} {what}",
-                            "Fix the customer's dead letter (or wait for its extraction); the order follows.")
+                            "Fix the customer's dead letter (or wait for its extraction); the order follows.",
+                            "customer not passed")
     for key in ("id_address_delivery", "id_address_invoice"):
         address = addresses.get(order.get(key))
         if address is None or address.get("dq_status") != "passed":
             what = "is not staged yet" if address is None else f"is {address.get('dq_status')} by the quality gate"
             return GateDecision("hold", f"address {order.get(key)} ({key}) {what}",
-                                "Fix the address's dead letter (or wait for its extraction); the order follows.")
+                                "Fix the address's dead letter (or wait for its extraction); the order follows.",
+                                "address not passed")
     return None
 
 
@@ -171,7 +174,7 @@ def _rejection(order: Mapping[str, Any], key: str, reason_class: str, message: s
 
 
 def _hold(conn: sa.Connection, target: str, key: str, order: Mapping[str, Any], decision: GateDecision, *,
-          stage: str, reason_class: str, run_id: str, result: LoadResult) -> None:
+          stage: str, reason_class: str, run_id: str, result: LoadResult, category: str) -> None:
     """Held (looked at again next run) or given up (a business rejection): ledger + dead letter."""
     outcome = "held" if decision.verdict == "hold" else "rejected"
     ledger.record_outcome(conn, target, key, outcome, run_id=run_id, error=decision.reason, source=SOURCE,
@@ -182,16 +185,17 @@ def _hold(conn: sa.Connection, target: str, key: str, order: Mapping[str, Any], 
         payload={"key": key, "current_state": order.get("current_state"), "target": target})
     result.outcomes[outcome] += 1
     if outcome == "held":
-        result.held_by_reason[decision.reason.split(":")[0].split(" (")[0]] += 1
+        result.held_by_reason[category] += 1
     else:
         result.rejections.append(_rejection(order, key, reason_class, letter.message, decision.how_to_fix))
 
 
 def _skip(conn: sa.Connection, target: str, key: str, order: Mapping[str, Any], decision: GateDecision, *,
           run_id: str, result: LoadResult) -> None:
-    """Cancelled before import: nothing to send. Recorded as ``skipped`` and as a closed (ignored) dead letter, so
-    the order is accounted for without asking anyone to act."""
-    ledger.record_outcome(conn, target, key, "skipped", run_id=run_id, error=decision.reason, source=SOURCE,
+    """Cancelled before import: nothing to send. Recorded as ``rejected`` (never ``skipped``, which would mean Oracle
+    has it) with a closed (ignored) dead letter, so the order is accounted for without asking anyone to act; it is
+    looked at again only if the shop changes it."""
+    ledger.record_outcome(conn, target, key, "rejected", run_id=run_id, error=decision.reason, source=SOURCE,
                           entity=ENTITY)
     letter = dead_letters.quarantine(
         conn, source=SOURCE, entity=ENTITY, record_key=order["id_order"], stage=STAGE_GATE,
@@ -199,7 +203,7 @@ def _skip(conn: sa.Connection, target: str, key: str, order: Mapping[str, Any], 
         run_id=run_id, payload={"key": key, "current_state": order.get("current_state"), "target": target})
     if letter.status == "open":
         dead_letters.ignore(conn, [letter.id], note="cancelled in the shop before import: nothing to send")
-    result.outcomes["skipped"] += 1
+    result.outcomes["cancelled_in_shop"] += 1
 
 
 def record_outcomes(conn: sa.Connection, target: str, outcomes: Iterable[LoadOutcome],
@@ -274,12 +278,12 @@ def load_orders(engine: sa.Engine, loader: OrderLoader, *, config: OrderFlowConf
                     continue
                 if decision.verdict in ("hold", "give_up"):
                     _hold(conn, target, key, order, decision, stage=STAGE_GATE, reason_class=BUSINESS_RULE,
-                          run_id=run_id, result=result)
+                          run_id=run_id, result=result, category=decision.category)
                     continue
                 waiting = _dependency_hold(order, customers, addresses, unsettled)
                 if waiting is not None:
                     _hold(conn, target, key, order, waiting, stage=STAGE_GATE, reason_class="mapping_missing",
-                          run_id=run_id, result=result)
+                          run_id=run_id, result=result, category=waiting.category)
                     continue
                 try:
                     payload = mapper(documents[id_order])
@@ -288,7 +292,8 @@ def load_orders(engine: sa.Engine, loader: OrderLoader, *, config: OrderFlowConf
                     # tries again (cheap, local) and the order goes as soon as the operator adds what is missing.
                     _hold(conn, target, key, order,
                           GateDecision("hold", f"{exc.field}: {exc.message}", exc.how_to_fix),
-                          stage=STAGE_MAP, reason_class=exc.reason_class, run_id=run_id, result=result)
+                          stage=STAGE_MAP, reason_class=exc.reason_class, run_id=run_id, result=result,
+                          category=f"mapping: {exc.field}")
                     continue
                 batch.append(OrderToLoad(key=key, id_order=id_order, payload=payload))
                 by_key[key] = order
