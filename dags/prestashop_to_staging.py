@@ -23,8 +23,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
+from prestaoracle.alerts import dag_failure_notifier
 from prestaoracle.plans import PRESTASHOP
-from prestaoracle.scheduling import API_RETRY_POLICY, DEFAULT_ARGS, staging_asset
+from prestaoracle.scheduling import API_RETRY_POLICY, staging_asset, with_alerts
 
 PLAN = PRESTASHOP
 
@@ -34,7 +35,8 @@ PLAN = PRESTASHOP
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=with_alerts(),
+    on_failure_callback=dag_failure_notifier(),
     params={"replay": Param(False, type="boolean", title="Replay the data interval",
                             description="Read exactly the data interval instead of starting at the watermark")},
     tags=["prestashop", "staging", "quality"],

@@ -194,9 +194,13 @@ class ProductNotifier(SmtpNotifier):
     provider's notifier takes from the DAG (the cause of apache/airflow#64649 under ``dag.test()``).
     """
 
-    def __init__(self, kind: str, to: Sequence[str], *, smtp_conn_id: str, **kwargs: Any) -> None:
-        super().__init__(to=list(to), smtp_conn_id=smtp_conn_id, **kwargs)
+    def __init__(self, kind: str, to: Sequence[str] | None, *, smtp_conn_id: str | None, **kwargs: Any) -> None:
+        # Recipients and connection left None are read from the configuration when a mail is sent, not when the
+        # DAG file is parsed: parsing stays light and a changed configuration applies without a redeploy.
+        super().__init__(to=list(to or ()), smtp_conn_id=smtp_conn_id or "smtp_default", **kwargs)
         self.kind = kind
+        self._configured_to = to is None
+        self._configured_conn = smtp_conn_id is None
 
     def render_template_fields(self, context: Any, jinja_env: jinja2.Environment | None = None) -> None:
         view = failure_view(context)
@@ -204,6 +208,10 @@ class ProductNotifier(SmtpNotifier):
         self.html_content = _render(f"{self.kind}.html.j2", view)
 
     def notify(self, context: Any) -> None:
+        if self._configured_to:
+            self.to = list(on_call_recipients())
+        if self._configured_conn:
+            self.smtp_conn_id = _default_conn_id()
         if not self.to:
             raise ValueError("no on-call recipients for the failure mail: set PRESTAORACLE_ONCALL_EMAIL or "
                              "alerts.on_call in the order flow configuration (PRESTAORACLE_ORDER_CONFIG)")
@@ -223,15 +231,13 @@ def task_failure_notifier(to: Sequence[str] | None = None, *, smtp_conn_id: str 
 
     Do not use it for ``on_retry_callback``: a try that Airflow will retry is not an incident.
     """
-    recipients = _addresses(to) if to is not None else on_call_recipients()
-    return ProductNotifier("task_failure", recipients, smtp_conn_id=smtp_conn_id or _default_conn_id())
+    return ProductNotifier("task_failure", None if to is None else _addresses(to), smtp_conn_id=smtp_conn_id)
 
 
 def dag_failure_notifier(to: Sequence[str] | None = None, *, smtp_conn_id: str | None = None) -> SmtpNotifier:
     """For a DAG's ``on_failure_callback``: one mail to on-call when a run has failed. It runs in the dag-processor
     (so that process needs the SMTP connection too); see docs/alerts.md about ``dag.test()``."""
-    recipients = _addresses(to) if to is not None else on_call_recipients()
-    return ProductNotifier("dag_failure", recipients, smtp_conn_id=smtp_conn_id or _default_conn_id())
+    return ProductNotifier("dag_failure", None if to is None else _addresses(to), smtp_conn_id=smtp_conn_id)
 
 
 # ------------------------------------------------------------------------------------------------ digest

@@ -1,10 +1,16 @@
-"""``make demo``: start both sandboxes on embedded defaults and run the product's DAGs against them.
+"""``make demo``: start both sandboxes on embedded defaults and run the whole order-to-cash loop through Airflow.
 
 The demo plays a merchant's machine: the sandboxes stand in for the shop and the Oracle pod, their credentials
 reach the product only as Airflow connections (``AIRFLOW_CONN_*``, as a deployment would set them), and an
-embedded Airflow (home and SQLite metadata under ``var/airflow``) runs the staging DAGs once with ``dag.test()``:
-both systems are read into a SQLite staging database, mapped, and checked by the quality gate. It grows with the
-product: each flow adds its DAG here.
+embedded Airflow (home and SQLite metadata under ``var/airflow``) runs the DAGs with ``dag.test()``:
+
+1. ``prestashop_to_staging``: the shop read into a SQLite staging database, mapped, checked by the quality gate;
+2. ``prestashop_orders_to_oracle``: the valid, paid orders created in the Oracle pod exactly once;
+3. the pod's clock moves two weeks: Oracle ships (with tracking numbers), invoices and closes orders;
+4. ``oracle_status_to_prestashop``: statuses and tracking numbers written back to the shop;
+5. ``oracle_to_staging``: Oracle's side staged for the reconciliations.
+
+It prints what happened to the orders and where the reports are. It grows with the product: each flow adds its DAG.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import string
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +96,24 @@ def main() -> int:
               flush=True)
         local_airflow.migrate()
         runs = {}
-        for dag_id in ("prestashop_to_staging", "oracle_to_staging"):
+        oracle_now = None
+        for dag_id in ("prestashop_to_staging", "prestashop_orders_to_oracle", CLOCK, "oracle_status_to_prestashop",
+                       "oracle_to_staging"):
             t0 = time.perf_counter()
-            run = local_airflow.run_dag(dag_id)
+            if dag_id == CLOCK:
+                moved = requests.post(f"{pod}/sandbox/clock/advance", params={"minutes": 14 * 24 * 60}, timeout=300)
+                moved.raise_for_status()
+                oracle_now = datetime.fromisoformat(moved.json()["now"])
+                print(f"  Oracle clock moved two weeks to {moved.json().get('now', '?')} "
+                      f"({time.perf_counter() - t0:.0f}s): orders ship, are invoiced and paid", flush=True)
+                continue
+            # Oracle's side runs "two weeks later", on the pod's clock: its data interval ends at the pod's now.
+            later = oracle_now if dag_id in ("oracle_status_to_prestashop", "oracle_to_staging") else None
+            run = local_airflow.run_dag(dag_id, logical_date=later)
             runs[dag_id] = run
             print(f"  {dag_id}: {run.state} in {time.perf_counter() - t0:.0f}s (run {run.run_id})", flush=True)
         print("\n" + _summary(runs, staging_db))
+        print(_orders(runs, staging_db))
         print(_where(var, staging_db))
         return 0 if all(r.state == "success" for r in runs.values()) else 1
     finally:
@@ -103,6 +122,45 @@ def main() -> int:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+CLOCK = "advance the Oracle clock"
+
+
+def _xcom(run: Any, task_id: str) -> dict:
+    ti = next((t for t in run.get_task_instances() if t.task_id == task_id), None)
+    return (ti.xcom_pull(task_ids=task_id) if ti is not None else None) or {}
+
+
+def _orders(runs: dict[str, Any], staging_db: Path) -> str:
+    """Order-to-cash in numbers: created in Oracle, held or refused and why, written back to the shop."""
+    import sqlalchemy as sa
+
+    lines = ["\nOrder-to-cash (ledger: what became of each shop order in Oracle):"]
+    engine = sa.create_engine(f"sqlite:///{staging_db}")
+    try:
+        with engine.connect() as conn:
+            outcomes = dict(conn.execute(sa.text(
+                "SELECT outcome, count(*) FROM sync_ledger WHERE target = 'oracle_fusion' GROUP BY outcome")).all())
+            lines.append("  " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())) if outcomes else "  none")
+            for title, stages in (("Quarantined or held before Oracle (dead letters, open, by reason):",
+                                   ("quality_gate", "map", "order_gate", "target_map")),
+                                  ("Refused by Oracle (dead letters, open, by reason):", ("oracle_load",))):
+                rows = conn.execute(sa.text(
+                    "SELECT reason_class, count(*) FROM dead_letters WHERE status = 'open' AND entity = 'orders' "
+                    f"AND stage IN ({', '.join(repr(s) for s in stages)}) GROUP BY reason_class")).all()
+                lines.append(title)
+                lines += [f"  {r}: {n}" for r, n in rows] or ["  none"]
+            invoices = conn.execute(sa.text(
+                "SELECT count(*) FROM sync_ledger WHERE target = 'oracle_ar_invoice'")).scalar()
+    finally:
+        engine.dispose()
+    status = _xcom(runs.get("oracle_status_to_prestashop"), "sync_status") if runs.get(
+        "oracle_status_to_prestashop") else {}
+    lines.append("Written back to the shop:")
+    lines.append(f"  {json.dumps({k: v for k, v in status.items() if not isinstance(v, list)}, sort_keys=True)}")
+    lines.append(f"  AR invoice numbers in the ledger: {invoices}")
+    return "\n".join(lines)
 
 
 def _publish(run: Any) -> dict:
@@ -134,13 +192,15 @@ def _summary(runs: dict[str, Any], staging_db: Path) -> str:
 def _where(var: Path, staging_db: Path) -> str:
     from prestaoracle.quality.gx_project import default_root
 
-    summaries = sorted((var / "reports").glob("*-staging-*.json"))
+    summaries = sorted((var / "reports").glob("*-staging-*.json"))[-2:] + sorted(
+        (var / "reports").glob("order-*.json"))[-2:] + sorted((var / "reports").glob("*digest*.html"))[-1:]
     docs = default_root() / "uncommitted" / "data_docs" / "local_site" / "index.html"
     return "\n".join([
         "\nWhere to look:",
         f"  Data Docs (Great Expectations): {docs.as_uri()}",
         f"  Quality reports (HTML + JSON):  {(var / 'reports').as_uri()}/",
-        *(f"  Run summary:                    {p.as_uri()}" for p in summaries[-2:]),
+        *(f"  Run summary:                    {p.as_uri()}" for p in summaries),
+        "  Order-to-cash guide:            docs/order-to-cash.md",
         f"  Staging database (SQLite):      {staging_db}",
         "  The same DAGs in the Airflow UI: docs/airflow.md, 'Run the DAGs in Airflow'.",
     ])
