@@ -144,7 +144,7 @@ def _orders(runs: dict[str, Any], staging_db: Path) -> str:
                 "SELECT outcome, count(*) FROM sync_ledger WHERE target = 'oracle_fusion' GROUP BY outcome")).all())
             lines.append("  " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())) if outcomes else "  none")
             for title, stages in (("Quarantined or held before Oracle (dead letters, open, by reason):",
-                                   ("quality_gate", "map", "order_gate", "target_map")),
+                                   ("validate", "map", "order_gate", "target_map")),
                                   ("Refused by Oracle (dead letters, open, by reason):", ("oracle_load",))):
                 rows = conn.execute(sa.text(
                     "SELECT reason_class, count(*) FROM dead_letters WHERE status = 'open' AND entity = 'orders' "
@@ -157,8 +157,11 @@ def _orders(runs: dict[str, Any], staging_db: Path) -> str:
         engine.dispose()
     status = _xcom(runs.get("oracle_status_to_prestashop"), "sync_status") if runs.get(
         "oracle_status_to_prestashop") else {}
-    lines.append("Written back to the shop:")
-    lines.append(f"  {json.dumps({k: v for k, v in status.items() if not isinstance(v, list)}, sort_keys=True)}")
+    lines.append("Written back to the shop (oracle_status_to_prestashop):")
+    lines.append(f"  orders seen {status.get('orders_seen', 0)}; states posted (PrestaShop state: orders) "
+                 f"{status.get('states_posted') or {}}; tracking numbers written {status.get('tracking_written', 0)}")
+    lines.append(f"  already right in the shop: {status.get('skipped') or {}}; dead letters "
+                 f"{status.get('dead_letters') or {}}")
     lines.append(f"  AR invoice numbers in the ledger: {invoices}")
     return "\n".join(lines)
 
