@@ -148,7 +148,8 @@ def _orders(runs: dict[str, Any], staging_db: Path) -> str:
                                   ("Refused by Oracle (dead letters, open, by reason):", ("oracle_load",))):
                 rows = conn.execute(sa.text(
                     "SELECT reason_class, count(*) FROM dead_letters WHERE status = 'open' AND entity = 'orders' "
-                    f"AND stage IN ({', '.join(repr(s) for s in stages)}) GROUP BY reason_class")).all()
+                    f"AND stage IN ({', '.join(repr(s) for s in stages)}) "
+                    "GROUP BY reason_class ORDER BY reason_class")).all()
                 lines.append(title)
                 lines += [f"  {r}: {n}" for r, n in rows] or ["  none"]
             invoices = conn.execute(sa.text(

@@ -1,5 +1,5 @@
-"""``make demo`` keeps working: it starts both sandboxes, runs the staging DAGs in an embedded Airflow and says
-where the reports are."""
+"""``make demo`` keeps working: it starts both sandboxes, runs the whole order-to-cash loop in an embedded Airflow
+(staging, orders into Oracle, two weeks of Oracle clock, status and tracking back) and says where the reports are."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 
-@pytest.mark.timeout(1200)  # two whole DAG runs on 500 orders: ~2 minutes alone, more beside other tests
+@pytest.mark.timeout(1200)  # four whole DAG runs on 500 orders: ~2 minutes alone, more beside other tests
 def test_demo_runs_the_dags_end_to_end(tmp_path: Path) -> None:
     env = dict(os.environ, PRESTAORACLE_DEMO_DIR=str(tmp_path), PRESTAORACLE_GX_ROOT=str(tmp_path / "gx"))
     env.pop("AIRFLOW_HOME", None)
@@ -21,6 +21,13 @@ def test_demo_runs_the_dags_end_to_end(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     assert "prestashop_to_staging: success" in out.stdout
     assert "oracle_to_staging: success" in out.stdout
+    assert "prestashop_orders_to_oracle: success" in out.stdout
+    assert "oracle_status_to_prestashop: success" in out.stdout
+    created = int(re.search(r"created (\d+)", out.stdout).group(1))
+    tracking = int(re.search(r"tracking numbers written (\d+)", out.stdout).group(1))
+    assert created > 100 and tracking >= created // 2, out.stdout[-3000:]
+    assert re.search(r"Refused by Oracle \(dead letters, open, by reason\):\n  business_rule \d+", out.stdout)
+    assert "order-to-cash-digest-" in out.stdout
     passed, quarantined = map(int, re.search(r"ps_orders\s+(\d+) / (\d+)", out.stdout).groups())
     assert passed + quarantined == 500 and 0 < quarantined < 100
     assert re.search(r"prestashop/orders: business_rule \d+", out.stdout)
