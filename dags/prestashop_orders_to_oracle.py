@@ -91,12 +91,20 @@ def prestashop_orders_to_oracle():
 
         return changes_step(run_id=run_id, target=params["oracle_target"] or None)
 
-    @task
-    def report(customers: dict, loaded: dict, changes: dict, run_id=None, params=None) -> dict:
+    @task(trigger_rule="all_done")  # the digest goes out even when a step failed: its refusals are committed
+    def report(customers: dict | None, loaded: dict | None, changes: dict | None, run_id=None, params=None) -> dict:
         from prestaoracle.flows.order_to_cash import report_step
 
         return report_step(run_id=run_id, target=params["oracle_target"] or None,
                            steps={"customers": customers, "load": loaded, "changes": changes})
+
+    # The run must still fail when a step failed, although ``report`` (all_done) succeeds after it; no mail of its
+    # own: the failed step has already told the on-call.
+    @task(trigger_rule="one_failed", on_failure_callback=None)
+    def run_failed() -> None:
+        from airflow.sdk.exceptions import AirflowFailException  # fails at once: no retry of a verdict
+
+        raise AirflowFailException("a step of this run failed: see its log and the on-call mail")
 
     extracted = extract.expand(entity=list(PLAN.extract))
     reference = map_records.override(task_id="map_reference").expand(entity=list(PLAN.map_first))
@@ -107,6 +115,7 @@ def prestashop_orders_to_oracle():
     changes = apply_changes()
     extracted >> reference >> documents >> validated >> customers >> loaded >> changes
     report(customers, loaded, changes)
+    [customers, loaded, changes] >> run_failed()
 
 
 prestashop_orders_to_oracle()

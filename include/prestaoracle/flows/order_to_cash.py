@@ -68,9 +68,18 @@ def _loader(config: Any):
 
         client = connections.fusion_client()
         try:
-            yield FusionOrderLoader(client, batch_size=config.fusion.batch_size)
+            yield FusionOrderLoader(client, batch_size=config.fusion.batch_size, source_system=_source_system())
         finally:
             client.close()
+
+
+def _source_system() -> str:
+    """Fusion's SourceTransactionSystem of the shop's orders: the mapping's ``defaults.source_system``, so the
+    payloads, the loader's lookups and the status flow agree on it."""
+    from prestaoracle import settings
+    from prestaoracle.mapping import MappingContext
+
+    return str(MappingContext.from_config(settings.mapping_config()).defaults.get("source_system") or "PSHOP")
 
 
 def _naive_utc(moment: datetime | None) -> datetime:
@@ -153,9 +162,11 @@ def report_step(*, run_id: str, flow: str = FLOW, steps: Mapping[str, Any], targ
 
     config = _config(target)
     rejections: list[dict[str, Any]] = []
-    for step in steps.values():
-        if isinstance(step, Mapping):
-            rejections.extend(step.get("rejections") or [])
+    if flow == FLOW:
+        from prestaoracle.flows.orders.load import run_rejections
+
+        with _staging() as staging, staging.engine.connect() as conn:
+            rejections = run_rejections(conn, config.ledger_target, run_id)
     summary = {"flow": flow, "run_id": run_id, "oracle_target": config.oracle_target,
                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                "steps": {name: _without(step, "rejections") for name, step in steps.items()},
@@ -198,7 +209,7 @@ def status_step(*, run_id: str, start: datetime | None, end: datetime | None, re
                 engine.dispose()
         else:
             with connections.fusion_client() as client:
-                result = sync_status(staging.engine, fusion=client, **kwargs)
+                result = sync_status(staging.engine, fusion=client, source_system=_source_system(), **kwargs)
     return _jsonable(result.as_dict())
 
 

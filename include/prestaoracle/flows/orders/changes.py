@@ -47,17 +47,18 @@ class ChangeResult:
                 "rejections": self.rejections}
 
 
-def _changed(conn: sa.Connection, target: str, config: OrderFlowConfig) -> list[tuple[str, dict[str, Any]]]:
-    """Orders in Oracle whose shop state is now a cancel or refund state and whose change is not done yet."""
+def _changed(conn: sa.Connection, target: str, config: OrderFlowConfig) -> list[tuple[str, dict[str, Any], str]]:
+    """Orders in Oracle (or, on EBS, waiting in the Order Import interface) whose shop state is now a cancel or
+    refund state and whose change is not done yet, with the order's own ledger outcome."""
     states = sorted(config.gates.cancel_states | config.gates.refund_states)
     if not states:
         return []
     created, change = sync_ledger.alias("created"), sync_ledger.alias("change")
     ref = sa.literal(f"PS{int(config.shop_id)}-") + sa.cast(ps_orders.c.id_order, sa.String)
     query = (
-        sa.select(ps_orders)
+        sa.select(ps_orders, created.c.outcome.label("_loaded_as"))
         .join(created, sa.and_(created.c.target == target, created.c.record_key == ref,
-                               created.c.outcome.in_(LEDGER_DONE)))
+                               created.c.outcome.in_((*LEDGER_DONE, "interfaced"))))
         .outerjoin(change, sa.and_(change.c.target == change_target(target), change.c.record_key == ref))
         .where(ps_orders.c.current_state.in_(states),
                sa.or_(change.c.outcome.is_(None), change.c.outcome.notin_(LEDGER_DONE)),
@@ -65,7 +66,12 @@ def _changed(conn: sa.Connection, target: str, config: OrderFlowConfig) -> list[
                sa.or_(change.c.outcome.is_distinct_from("rejected"), ps_orders.c.date_upd > change.c.last_attempt_at))
         .order_by(ps_orders.c.id_order)
     )
-    return [(f"PS{int(config.shop_id)}-{row.id_order}", dict(row._mapping)) for row in conn.execute(query)]
+    out = []
+    for row in conn.execute(query):
+        order = dict(row._mapping)
+        loaded_as = order.pop("_loaded_as")
+        out.append((f"PS{int(config.shop_id)}-{row.id_order}", order, loaded_as))
+    return out
 
 
 def apply_changes(engine: sa.Engine, loader: OrderLoader, *, config: OrderFlowConfig, run_id: str,
@@ -75,7 +81,7 @@ def apply_changes(engine: sa.Engine, loader: OrderLoader, *, config: OrderFlowCo
     result = ChangeResult(target=target)
     with engine.connect() as conn:
         changed = _changed(conn, loader.target, config)
-    for key, order in changed:
+    for key, order, loaded_as in changed:
         result.seen += 1
         with engine.begin() as conn:
             if ledger.acquire(conn, target, key, run_id, lease=lease, source=SOURCE, entity=ENTITY) is None:
@@ -91,6 +97,11 @@ def apply_changes(engine: sa.Engine, loader: OrderLoader, *, config: OrderFlowCo
             raise
         with engine.begin() as conn:
             _record(conn, target, key, order, outcome, why=why, run_id=run_id, result=result)
+            if outcome.status == "cancelled" and loaded_as == "interfaced":
+                # Withdrawn from the Order Import interface before EBS imported it: it will never be in Oracle.
+                ledger.record_outcome(conn, loader.target, key, "rejected", run_id=run_id, source=SOURCE,
+                                      entity="orders", error=f"{why} in the shop while waiting in the Order Import "
+                                                             "interface: withdrawn before import")
     log.info("changes %s: %d orders, %s", target, result.seen, dict(result.outcomes))
     return result
 

@@ -47,7 +47,6 @@ class Customers:
 @dataclass(frozen=True)
 class FusionSettings:
     batch_size: int = 25
-    submit: bool = True
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,7 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         shop_id=int(raw.get("shop_id", 1)),
         gates=gates,
         customers=Customers(mode=_choice("customers.mode", c.get("mode", "match"), CUSTOMER_MODES, source)),
-        fusion=FusionSettings(batch_size=batch_size, submit=bool(f.get("submit", True))),
+        fusion=FusionSettings(batch_size=batch_size),
         ebs=EbsSettings(order_source_id=int(e.get("order_source_id", 1001)), org_id=int(e.get("org_id", 204)),
                         ship_from_org=str(e.get("ship_from_org", "M1"))),
         status=StatusSettings(state_map=state_map, notify_customer=bool(s.get("notify_customer", False))),

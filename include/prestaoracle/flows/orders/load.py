@@ -110,6 +110,15 @@ def _pages(conn: sa.Connection, target: str, shop_id: int, only: set[int] | None
             yield page
 
 
+def _uncertain(conn: sa.Connection, target: str, keys: Iterable[str]) -> set[str]:
+    """Keys whose last attempt may have reached Oracle: ``pending`` (a run died mid-call) or ``failed`` (no
+    confirmation either way)."""
+    t = sync_ledger
+    rows = conn.execute(sa.select(t.c.record_key).where(
+        t.c.target == target, t.c.record_key.in_(list(keys)), t.c.outcome.in_(("pending", "failed"))))
+    return set(rows.scalars())
+
+
 def _rows(conn: sa.Connection, table: sa.Table, column: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
@@ -255,6 +264,13 @@ def load_orders(engine: sa.Engine, loader: OrderLoader, *, config: OrderFlowConf
     with engine.connect() as reader:
         pages = list(_pages(reader, target, config.shop_id, wanted))
     for ids in pages:
+        keys = {order_ref(config.shop_id, i): i for i in ids}
+        # An order whose last attempt may have written it (a run died holding it, or its write was never confirmed)
+        # is looked up in Oracle first: whatever the shop did since, Oracle's answer decides (an order the shop has
+        # cancelled meanwhile must be cancelled there, not forgotten here).
+        with engine.connect() as reader:
+            uncertain = _uncertain(reader, target, keys)
+        known = loader.find(sorted(uncertain)) if uncertain else {}
         with engine.begin() as conn:
             orders = _rows(conn, ps_orders, "id_order", ids)
             customers = _rows(conn, ps_customers, "id_customer", [o["id_customer"] for o in orders.values()])
@@ -271,6 +287,9 @@ def load_orders(engine: sa.Engine, loader: OrderLoader, *, config: OrderFlowConf
                 result.seen += 1
                 if ledger.acquire(conn, target, key, run_id, lease=lease, source=SOURCE, entity=ENTITY) is None:
                     result.busy += 1
+                    continue
+                if key in known:
+                    record_outcomes(conn, target, [known[key]], {key: order}, run_id=run_id, result=result)
                     continue
                 decision = decide(order, config.gates, now)
                 if decision.verdict == "skip":
@@ -333,3 +352,37 @@ def collect_interfaced(engine: sa.Engine, loader: Any, *, config: OrderFlowConfi
 def busy_keys(conn: sa.Connection, target: str) -> list[str]:
     """Orders claimed by a run that has not reported back (for the run summary and the health page)."""
     return [e.record_key for e in ledger.pending(conn, target)]
+
+
+def run_rejections(conn: sa.Connection, target: str, run_id: str) -> list[dict[str, Any]]:
+    """The orders this run refused or gave up, for the business digest: read back from the ledger and the dead
+    letters (not from a task's return value), so refusals committed by a try that failed later are not lost."""
+    from prestaoracle.staging.schema import dead_letters as letters
+
+    t = sync_ledger
+    rows = conn.execute(sa.select(t.c.target, t.c.record_key).where(
+        t.c.target.in_((target, f"{target}:cancel")), t.c.run_id == run_id, t.c.outcome == "rejected")).all()
+    if not rows:
+        return []
+    ids = {key: key.rsplit("-", 1)[1] for _, key in rows}
+    found = conn.execute(sa.select(letters).where(
+        letters.c.source == SOURCE, letters.c.entity.in_((ENTITY, "order_changes")), letters.c.status == "open",
+        letters.c.run_id == run_id, letters.c.record_key.in_(sorted(set(ids.values()))),
+        letters.c.stage.in_((STAGE_GATE, STAGE_LOAD, "oracle_change")))).all()
+    by_order: dict[tuple[str, str], Any] = {}
+    for letter in found:
+        by_order[(letter.entity, letter.record_key)] = letter
+    references = {str(r.id_order): r.reference for r in conn.execute(
+        sa.select(ps_orders.c.id_order, ps_orders.c.reference).where(
+            ps_orders.c.id_order.in_(sorted({int(i) for i in ids.values()}))))}
+    out = []
+    for row_target, key in rows:
+        entity = "order_changes" if row_target.endswith(":cancel") else ENTITY
+        letter = by_order.get((entity, ids[key]))
+        if letter is None:  # closed on purpose (cancelled before import): nothing for the business to do
+            continue
+        out.append({"key": key, "id_order": int(ids[key]), "reference": references.get(ids[key]),
+                    "reason_class": letter.reason_class, "message": letter.message,
+                    "how_to_fix": letter.how_to_fix or ""})
+    return sorted(out, key=lambda r: r["id_order"])
+
