@@ -264,6 +264,8 @@ def sync_status(staging: sa.Engine | Staging, *, config: OrderFlowConfig, writer
         since = _ebs_first_since(engine, target)
     result = run.result
     result.window = (since.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat())
+    run.replay = (f"python -m prestaoracle run order-status --start {result.window[0]} --end {result.window[1]}, "
+                  "or trigger oracle_status_to_prestashop with replay on this data interval")
     if since < end:
         if target == FUSION_TARGET:
             assert fusion is not None
@@ -404,6 +406,8 @@ class _Run:
         self.result = StatusResult(target, run_id)
         self.state_map = {str(k).upper(): int(v) for k, v in config.status.state_map.items()}
         self.protected = frozenset(config.gates.cancel_states) | frozenset(config.gates.refund_states)
+        self.replay = ""
+        """How to replay this run's window (dead letters that say "replay the window" name it)."""
 
     # -- ledger look-ups
 
@@ -467,6 +471,8 @@ class _Run:
                      message: str, fix: str, payload: Mapping[str, Any]) -> None:
         self.result.dead_letters[reason] += 1
         log.warning("order status %s: %s", key, message)
+        if self.replay and "replay the window" in fix:
+            fix = f"{fix} To replay it: {self.replay}."
         work.append(lambda conn: dead_letters.quarantine(
             conn, source=SOURCE, entity=entity, record_key=key[:200], stage=STAGE, reason_class=reason,
             message=message, how_to_fix=fix, payload=dict(payload), run_id=self.run_id))
