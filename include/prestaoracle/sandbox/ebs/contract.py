@@ -149,7 +149,7 @@ MESSAGES: dict[str, str] = {
                           "{ref} already exists (order number {order_number}).",
     "OE_DUPLICATE_IFACE_ORDER": "More than one interface order has Order Source {order_source_id} and Original "
                                 "System Document Reference {ref}.",
-    "OE_DUPLICATE_LINE_REF": "Original System Line Reference {line_ref} is used more than once in this order.",
+    "OE_DUPLICATE_LINE_REF": "Original System Line Reference {reference} is used more than once in this order.",
     "OE_BOOK_NO_LINES": "The order has no lines and cannot be booked.",
     "OE_OPERATION_NOT_SUPPORTED": "Operation code {operation} is not supported by the EBS stand-in.",
 }

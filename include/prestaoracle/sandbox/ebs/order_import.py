@@ -330,7 +330,7 @@ def _validate_line(order: _Order, look: _Lookups, line: dict, duplicated: bool) 
     if not ref:
         error("OE_ATTRIBUTE_REQUIRED", "ORIG_SYS_LINE_REF", attribute="Original System Line Reference")
     elif duplicated:
-        error("OE_DUPLICATE_LINE_REF", "ORIG_SYS_LINE_REF", line_ref=ref)
+        error("OE_DUPLICATE_LINE_REF", "ORIG_SYS_LINE_REF", reference=ref)
     ship_from = line["ship_from_org_id"] if line["ship_from_org_id"] is not None else hv["ship_from_org_id"]
     item = None
     if ship_from not in look.orgs:
