@@ -26,7 +26,7 @@ def test_demo_runs_the_dags_end_to_end(tmp_path: Path) -> None:
     created = int(re.search(r"created (\d+)", out.stdout).group(1))
     tracking = int(re.search(r"tracking numbers written (\d+)", out.stdout).group(1))
     assert created > 100 and tracking >= created // 2, out.stdout[-3000:]
-    assert re.search(r"Refused by Oracle \(dead letters, open, by reason\):\n  business_rule \d+", out.stdout)
+    assert re.search(r"Refused by Oracle \(dead letters, open, by reason\):\n  business_rule: \d+", out.stdout)
     assert "order-to-cash-digest-" in out.stdout
     passed, quarantined = map(int, re.search(r"ps_orders\s+(\d+) / (\d+)", out.stdout).groups())
     assert passed + quarantined == 500 and 0 < quarantined < 100

@@ -1,10 +1,12 @@
-"""The order DAG's e-mails in a live deployment (scheduler + api-server + dag-processor, runs triggered over REST).
+"""The order DAG's business digest in a live deployment (scheduler + api-server + dag-processor, runs triggered over
+REST).
 
-Run 1 (with the scheduled run that unpausing starts) loads the sandbox shop into the Fusion pod; the pod refuses
+The run (with the scheduled run that unpausing starts) loads the sandbox shop into the Fusion pod; the pod refuses
 some orders on purpose (inactive items and accounts, credit limits), so the business address gets one digest
-listing exactly the orders the ledger says were refused or given up. Run 2 asks for the EBS target on a
-deployment with no EBS connection: a systemic fault, so the task fails at once (no retry) and the on-call gets the
-task mail and the DAG mail (the DAG-level callback runs only in the dag-processor, hence a live deployment).
+listing exactly the orders the ledger says were refused or given up. The on-call mails of a live deployment (task
+mail from the task process, DAG mail from the dag-processor) are proven by ``test_alerts_live.py`` with the same
+notifiers every DAG of the product uses (``scheduling.with_alerts`` and ``alerts.dag_failure_notifier``); a second
+run of this DAG just to fail it would cost the suite another minute.
 """
 
 from __future__ import annotations
@@ -53,12 +55,7 @@ def test_digest_and_on_call_mails_from_the_order_dag(tmp_path: Path) -> None:
             run = af.wait_for_run(DAG_ID, ok, timeout=600)
             assert run["state"] == "success", af.logs()
             digest = sink.wait_for(1, timeout=60)[0]
-
-            broken = af.trigger(DAG_ID, conf={"oracle_target": "ebs"})  # no EBS connection in this deployment
-            failed = af.wait_for_run(DAG_ID, broken, timeout=300)
-            assert failed["state"] == "failed", af.logs()
-            mails = sink.wait_for(3, timeout=90)
-            tis = {t["task_id"]: t for t in af.task_instances(DAG_ID, broken)}
+            tis = {t["task_id"]: t for t in af.task_instances(DAG_ID, ok)}
 
     engine = sa.create_engine(f"sqlite:///{staging}")
     try:
@@ -76,12 +73,6 @@ def test_digest_and_on_call_mails_from_the_order_dag(tmp_path: Path) -> None:
     missing = [key for key in refused if f">{key}<" not in digest.html and key not in digest.html]
     assert missing == [], f"refused orders missing from the digest: {missing}"
 
-    assert tis["resolve_customers"]["state"] == "failed" and tis["resolve_customers"]["try_number"] == 1, tis
-    on_call = [m for m in mails[1:] if m.rcpt_tos == ("oncall@shop.test",)]
-    subjects = sorted(m.subject for m in on_call)
-    assert any(f"FAILED {DAG_ID}.resolve_customers (try 1)" in s for s in subjects), subjects
-    assert any(f"DAG run FAILED {DAG_ID} run {broken}" in s for s in subjects), subjects
-    task_mail = next(m for m in on_call if ".resolve_customers" in m.subject)
-    assert "oracle_ebs_default" in task_mail.html  # what failed and what to configure
-    for mail in mails:
-        assert SECRET not in mail.raw and KEY not in mail.raw
+    assert tis["run_failed"]["state"] == "skipped", tis["run_failed"]  # nothing failed: the watcher stays quiet
+    assert all(m.rcpt_tos != ("oncall@shop.test",) for m in sink.mails), "no failure, no on-call mail"
+    assert SECRET not in digest.raw and KEY not in digest.raw

@@ -118,7 +118,9 @@ def staging_database(kind: str, workdir: Path) -> Iterator[str]:
         no_postgres(exc)
 
 
-@pytest.fixture(scope="module", params=CASES)
+# Session scope, not module: pytest tears a module fixture down whenever the worker runs a test of another module
+# in between (pytest-xdist interleaves them), which rebuilt this scenario twice per target in CI.
+@pytest.fixture(scope="session", params=CASES)
 def acceptance(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Acceptance]:
     target, staging_kind = request.param
     workdir = tmp_path_factory.mktemp(f"o2c-{target}")

@@ -100,7 +100,7 @@ def test_pending_lists_claims_that_never_reported_back(stg: Staging) -> None:
         assert [e.record_key for e in ledger.pending(conn, target)] == ["a"]
         assert sorted(e.record_key for e in ledger.pending(conn, target, outcomes=("pending", "failed"))) == ["a", "c"]
         assert ledger.outcome_counts(conn, target) == {"created": 1, "updated": 0, "skipped": 0, "failed": 1,
-                                                       "pending": 1}
+                                                       "pending": 1, "rejected": 0, "interfaced": 0, "held": 0}
 
 
 def test_concurrent_claims_of_one_key_make_one_row(stg: Staging) -> None:
