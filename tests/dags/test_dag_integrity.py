@@ -37,7 +37,12 @@ for dag_id, dag in bag.dags.items():
     dags[dag_id] = {"tags": sorted(dag.tags), "owner": args.get("owner"), "retries": args.get("retries"),
                     "backoff": args.get("retry_exponential_backoff"), "max_active_runs": dag.max_active_runs,
                     "doc_md": bool(dag.doc_md), "fileloc": dag.fileloc,
-                    "task_retries": {t.task_id: t.retries for t in dag.tasks}}
+                    "task_retries": {t.task_id: t.retries for t in dag.tasks},
+                    "task_alerts": {t.task_id: type(t.on_failure_callback).__name__ if not isinstance(
+                        t.on_failure_callback, list) else [type(c).__name__ for c in t.on_failure_callback]
+                        for t in dag.tasks},
+                    "dag_alert": type(dag.on_failure_callback).__name__ if not isinstance(
+                        dag.on_failure_callback, list) else [type(c).__name__ for c in dag.on_failure_callback]}
 print(json.dumps({"errors": bag.import_errors, "heavy": heavy, "dags": dags}))
 """
 
@@ -80,6 +85,11 @@ def test_house_rules(parsed: dict) -> None:
         assert all(r >= 2 for r in dag["task_retries"].values()), dag["task_retries"]
         assert dag["max_active_runs"] is not None and dag["max_active_runs"] >= 1
         assert dag["doc_md"], "doc_md says what the DAG does"
+        # Every task mails the on-call when it fails for good (a watcher that only restates a failure may opt out)
+        # and every failed run does too.
+        quiet = {t for t, cb in dag["task_alerts"].items() if "ProductNotifier" not in str(cb)}
+        assert quiet <= {"run_failed"}, f"{dag_id}: tasks without the on-call notifier: {sorted(quiet)}"
+        assert "ProductNotifier" in str(dag["dag_alert"]), f"{dag_id}: no DAG-level on-call notifier"
 
 
 def test_a_broken_dag_is_reported(tmp_path: Path) -> None:
