@@ -32,7 +32,7 @@ import requests
 
 from prestaoracle.plans import ORACLE, PRESTASHOP
 
-ORDERS = 500
+ORDERS = int(os.environ.get("PRESTAORACLE_DEMO_ORDERS", "500"))  # the test of the demo runs a smaller shop
 SEED = 7
 BAD_ROWS = 0.02  # share of records per defect kind, so the quality gate has something to quarantine
 

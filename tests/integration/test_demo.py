@@ -14,7 +14,8 @@ import pytest
 
 @pytest.mark.timeout(1200)  # four whole DAG runs on 500 orders: ~2 minutes alone, more beside other tests
 def test_demo_runs_the_dags_end_to_end(tmp_path: Path) -> None:
-    env = dict(os.environ, PRESTAORACLE_DEMO_DIR=str(tmp_path), PRESTAORACLE_GX_ROOT=str(tmp_path / "gx"))
+    env = dict(os.environ, PRESTAORACLE_DEMO_DIR=str(tmp_path), PRESTAORACLE_GX_ROOT=str(tmp_path / "gx"),
+               PRESTAORACLE_DEMO_ORDERS="250")  # half the README's shop: the same loop, half the suite's time
     env.pop("AIRFLOW_HOME", None)
     out = subprocess.run([sys.executable, "-m", "prestaoracle", "demo"], env=env, capture_output=True, text=True,
                          timeout=900)
@@ -25,11 +26,11 @@ def test_demo_runs_the_dags_end_to_end(tmp_path: Path) -> None:
     assert "oracle_status_to_prestashop: success" in out.stdout
     created = int(re.search(r"created (\d+)", out.stdout).group(1))
     tracking = int(re.search(r"tracking numbers written (\d+)", out.stdout).group(1))
-    assert created > 100 and tracking >= created // 2, out.stdout[-3000:]
+    assert created > 50 and tracking >= created // 2, out.stdout[-3000:]
     assert re.search(r"Refused by Oracle \(dead letters, open, by reason\):\n  business_rule: \d+", out.stdout)
     assert "order-to-cash-digest-" in out.stdout
     passed, quarantined = map(int, re.search(r"ps_orders\s+(\d+) / (\d+)", out.stdout).groups())
-    assert passed + quarantined == 500 and 0 < quarantined < 100
+    assert passed + quarantined == 250 and 0 < quarantined < 60
     assert re.search(r"prestashop/orders: business_rule \d+", out.stdout)
     docs = re.search(r"Data Docs \(Great Expectations\): file://(\S+)", out.stdout).group(1)
     assert Path(docs).exists()

@@ -100,12 +100,6 @@ class Acceptance:
         return ledger(self.staging_url, self.ledger_target)
 
 
-CASES = [
-    pytest.param(("fusion", "sqlite"), id="fusion-sqlite_staging"),
-    pytest.param(("ebs", "postgresql"), id="ebs_sqlite-postgresql_staging", marks=pytest.mark.postgres),
-]
-
-
 @contextlib.contextmanager
 def staging_database(kind: str, workdir: Path) -> Iterator[str]:
     if kind == "sqlite":
@@ -118,11 +112,27 @@ def staging_database(kind: str, workdir: Path) -> Iterator[str]:
         no_postgres(exc)
 
 
-# Session scope, not module: pytest tears a module fixture down whenever the worker runs a test of another module
-# in between (pytest-xdist interleaves them), which rebuilt this scenario twice per target in CI.
-@pytest.fixture(scope="session", params=CASES)
-def acceptance(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Acceptance]:
-    target, staging_kind = request.param
+# One session fixture per target, without params: a parametrised fixture is torn down whenever the worker switches
+# to the other param or to another module (pytest-xdist interleaves them), which rebuilt the scenario twice in CI.
+@pytest.fixture(scope="session")
+def fusion_acceptance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Acceptance]:
+    yield from _acceptance(("fusion", "sqlite"), tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def ebs_acceptance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Acceptance]:
+    yield from _acceptance(("ebs", "postgresql"), tmp_path_factory)
+
+
+@pytest.fixture(params=[pytest.param("fusion_acceptance", id="fusion-sqlite_staging"),
+                        pytest.param("ebs_acceptance", id="ebs_sqlite-postgresql_staging",
+                                     marks=pytest.mark.postgres)])
+def acceptance(request: pytest.FixtureRequest) -> Acceptance:
+    return request.getfixturevalue(request.param)
+
+
+def _acceptance(case: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Acceptance]:
+    target, staging_kind = case
     workdir = tmp_path_factory.mktemp(f"o2c-{target}")
     data_dir = workdir / "data"
     data_dir.mkdir()
