@@ -184,6 +184,9 @@ def _acceptance(case: tuple[str, str], tmp_path_factory: pytest.TempPathFactory)
         world = Acceptance(target, systems, staging_url, f"oracle_{target}", runs, spy, sends_before,
                            states_before_status, oracle_before, ledger_before, writes_before,
                            shop_writes_done(systems), timings)
+        # The fixture lives for the session: give the environment and the patched clients back now, or the other
+        # tests of this worker would run against this scenario's target and connections.
+        mp.undo()
         yield world
         print(f"\norder-to-cash e2e {target}: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
 

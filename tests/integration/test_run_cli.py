@@ -31,7 +31,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                      "--ws-key", KEY, "--oracle-client-id", "cli", "--oracle-client-secret", SECRET,
                      "--data-dir", str(data)) as shop:
         yield {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")},
+            # Only the machine's environment: no product setting or connection another test may have left behind.
+            **{k: v for k, v in os.environ.items()
+               if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "PRESTAORACLE_"))},
             "AIRFLOW_CONN_PRESTASHOP_DEFAULT": json.dumps({"conn_type": "prestashop", "host": shop,
                                                            "password": KEY}),
             "AIRFLOW_CONN_ORACLE_FUSION_DEFAULT": json.dumps({"conn_type": "oraclefusion",
