@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["mapping_config", "reports_dir"]
+__all__ = ["file_part", "mapping_config", "reports_dir"]
 
 
 def reports_dir() -> Path:
@@ -35,3 +35,8 @@ def mapping_config() -> Path | None:
     """The operator's mapping configuration file, or None for the packaged defaults."""
     value = os.environ.get("PRESTAORACLE_MAPPING_CONFIG")
     return Path(value) if value else None
+
+
+def file_part(run_id: str) -> str:
+    """``run_id`` fit for a report's file name (Airflow run ids carry ``:`` and ``+``)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)

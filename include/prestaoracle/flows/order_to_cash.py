@@ -178,7 +178,7 @@ def report_step(*, run_id: str, flow: str = FLOW, steps: Mapping[str, Any], targ
         digest = send_business_digest(rejections, run_id=run_id, flow=flow, to=config.alerts.business or None,
                                       smtp_conn_id=config.alerts.smtp_conn_id)
         summary["digest"] = _jsonable(digest.as_dict() if hasattr(digest, "as_dict") else vars(digest))
-    path = settings.reports_dir() / f"{flow}-{_safe(run_id)}.json"
+    path = settings.reports_dir() / f"{flow}-{settings.file_part(run_id)}.json"
     path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str), encoding="utf-8")
     summary["summary_json"] = str(path)
     log.info("run summary: %s", path.as_uri())
@@ -254,7 +254,3 @@ def _count(values: Iterable[str]) -> dict[str, int]:
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
-
-
-def _safe(run_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)

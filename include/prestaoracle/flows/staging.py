@@ -145,7 +145,7 @@ def publish_step(source: str, validated: Iterable[Mapping[str, Any]], *, run_id:
         "reports": {v["entity"]: v["report_html"] for v in validated},
         "data_docs_index": next((v["data_docs_index"] for v in validated if v.get("data_docs_index")), None),
     }
-    path = settings.reports_dir() / f"{source}-staging-{_safe(run_id)}.json"
+    path = settings.reports_dir() / f"{source}-staging-{settings.file_part(run_id)}.json"
     path.write_text(json.dumps(summary, indent=2, sort_keys=True), encoding="utf-8")
     summary["summary_json"] = str(path)
     log.info("run summary: %s", path.as_uri())
@@ -172,7 +172,3 @@ def _sum_reasons(validated: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         for reason, n in v.get("quarantined_by_reason", {}).items():
             total[reason] = total.get(reason, 0) + n
     return dict(sorted(total.items()))
-
-
-def _safe(run_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)

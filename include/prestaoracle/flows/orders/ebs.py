@@ -30,9 +30,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from prestaoracle.flows.orders.types import EBS_TARGET, LoadOutcome, OrderToLoad, TaskState
+from prestaoracle.flows.orders.types import EBS_TARGET, LoadOutcome, OrderToLoad, TaskState, repeated_in_load
 from prestaoracle.oracle.ebs import EbsClient, EbsOrder, ImportMessage, OrderStatus, classify_db_error
-from prestaoracle.reasons import BUSINESS_RULE, DUPLICATE, INVALID_DATA, RETRYABLE, most_specific
+from prestaoracle.reasons import BUSINESS_RULE, INVALID_DATA, RETRYABLE, most_specific
 
 __all__ = ["EbsOrderLoader"]
 
@@ -80,9 +80,7 @@ class EbsOrderLoader:
         valid: dict[str, EbsOrder] = {}
         for order in orders:
             if order.key in outcomes or order.key in valid:
-                extra.append(LoadOutcome(order.key, "rejected", reason_class=DUPLICATE,
-                                         message=f"{order.key} appears twice in one load; the first copy was loaded",
-                                         how_to_fix="Nothing: the order was handled once."))
+                extra.append(repeated_in_load(order.key))
                 continue
             payload = order.payload
             if not isinstance(payload, EbsOrder) or payload.orig_sys_document_ref != order.key:

@@ -32,7 +32,7 @@ from typing import Any
 from more_itertools import batched
 
 from prestaoracle import retry
-from prestaoracle.flows.orders.types import FUSION_TARGET, LoadOutcome, OrderToLoad, TaskState
+from prestaoracle.flows.orders.types import FUSION_TARGET, LoadOutcome, OrderToLoad, TaskState, repeated_in_load
 from prestaoracle.oracle import fusion_query as fq
 from prestaoracle.oracle.errors import FusionError
 from prestaoracle.oracle.fusion import ORDERS, BatchResult, FusionClient, order_key
@@ -129,9 +129,7 @@ class FusionOrderLoader:
         todo: dict[str, OrderToLoad] = {}
         for order in orders:
             if order.key in todo or order.key in outcomes:
-                extra.append(LoadOutcome(order.key, "rejected", reason_class=DUPLICATE,
-                                         message=f"{order.key} appears twice in one load; the first copy was loaded",
-                                         how_to_fix="Nothing: the order was handled once."))
+                extra.append(repeated_in_load(order.key))
                 continue
             problem = self._payload_problem(order)
             if problem:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 __all__ = ["EBS_TARGET", "FUSION_TARGET", "LoadOutcome", "MemoryState", "OrderLoader", "OrderToLoad", "TaskState",
-           "order_ref"]
+           "order_ref", "repeated_in_load"]
 
 FUSION_TARGET = "oracle_fusion"
 EBS_TARGET = "oracle_ebs"
@@ -54,6 +54,13 @@ class LoadOutcome:
     message: str | None = None
     how_to_fix: str | None = None
     recovered: bool = False
+
+
+def repeated_in_load(key: str) -> LoadOutcome:
+    """The outcome of a second copy of ``key`` in one ``load`` call (the first copy is the one loaded)."""
+    return LoadOutcome(key, "rejected", reason_class="duplicate",
+                       message=f"{key} appears twice in one load; the first copy was loaded",
+                       how_to_fix="Nothing: the order was handled once.")
 
 
 class TaskState(Protocol):
