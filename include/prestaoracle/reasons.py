@@ -8,6 +8,8 @@ clients, the mapping, the quality rules and the dead letters share.
 ``business_rule``    the target knows every value but refuses by policy (credit, inactive, no price, closed):
                      someone decides in the target, not in the mapping.
 ``duplicate``        the record already exists in the target.
+``needs_review``     nothing is wrong with the record, but a guard rail held it for a person to confirm (a price
+                     change above the allowed percentage): approve it by replaying, or fix the source.
 
 ``auth`` is not a record's reason but a systemic fault (credentials, token, roles): an error may carry it
 (``ERROR_CLASSES``) and the task fails; it is never dead-lettered.
@@ -26,13 +28,15 @@ INVALID_DATA = "invalid_data"
 MAPPING_MISSING = "mapping_missing"
 BUSINESS_RULE = "business_rule"
 DUPLICATE = "duplicate"
+NEEDS_REVIEW = "needs_review"
 AUTH = "auth"
 
-REASON_CLASSES: tuple[str, ...] = (RETRYABLE, INVALID_DATA, MAPPING_MISSING, BUSINESS_RULE, DUPLICATE)
+REASON_CLASSES: tuple[str, ...] = (RETRYABLE, INVALID_DATA, MAPPING_MISSING, BUSINESS_RULE, DUPLICATE, NEEDS_REVIEW)
 """What a dead letter may say; only ``retryable`` may succeed unchanged on a later run."""
 ERROR_CLASSES: tuple[str, ...] = (*REASON_CLASSES, AUTH)
 """What a client error may say."""
-MOST_SPECIFIC_FIRST: tuple[str, ...] = (DUPLICATE, MAPPING_MISSING, BUSINESS_RULE, INVALID_DATA, RETRYABLE)
+MOST_SPECIFIC_FIRST: tuple[str, ...] = (DUPLICATE, MAPPING_MISSING, BUSINESS_RULE, INVALID_DATA, NEEDS_REVIEW,
+                                        RETRYABLE)
 """One record, several problems: the first class here that it has names it (a duplicate stays a duplicate even
 when the target adds follow-up messages)."""
 

@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema at Alembic revision 0006 (postgresql).
+-- Staging schema at Alembic revision 0007 (postgresql).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -618,6 +618,10 @@ CREATE TABLE ora_accounts (
 	status VARCHAR(1),
 	source_system VARCHAR(30),
 	source_ref VARCHAR(255),
+	postcode VARCHAR(60),
+	city VARCHAR(60),
+	phone VARCHAR(60),
+	vat_number VARCHAR(50),
 	last_update TIMESTAMP WITHOUT TIME ZONE,
 	run_id VARCHAR(250),
 	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
@@ -634,6 +638,10 @@ CREATE INDEX ix_ora_accounts_email ON ora_accounts (email);
 CREATE INDEX ix_ora_accounts_source_system_source_ref ON ora_accounts (source_system, source_ref);
 
 COMMENT ON COLUMN ora_accounts.source_ref IS 'the source system''s own id (e.g. the shop id_customer)';
+
+COMMENT ON COLUMN ora_accounts.postcode IS 'of the account''s primary (bill-to) address';
+
+COMMENT ON COLUMN ora_accounts.vat_number IS 'tax registration number, when the account has one';
 
 COMMENT ON COLUMN ora_accounts.dq_status IS 'pending until the data-quality gate says passed or quarantined';
 
@@ -755,7 +763,7 @@ CREATE TABLE dead_letters (
 	run_id VARCHAR(250) NOT NULL,
 	CONSTRAINT pk_dead_letters PRIMARY KEY (id),
 	CONSTRAINT uq_dead_letters_source_entity_record_key_stage_reason_class UNIQUE (source, entity, record_key, stage, reason_class),
-	CONSTRAINT ck_dead_letters_reason_class CHECK (reason_class IN ('retryable', 'invalid_data', 'mapping_missing', 'business_rule', 'duplicate')),
+	CONSTRAINT ck_dead_letters_reason_class CHECK (reason_class IN ('retryable', 'invalid_data', 'mapping_missing', 'business_rule', 'duplicate', 'needs_review')),
 	CONSTRAINT ck_dead_letters_status CHECK (status IN ('open', 'replayed', 'resolved', 'ignored'))
 );
 
@@ -788,9 +796,109 @@ COMMENT ON TABLE run_metrics IS 'One row per (run, flow, step); a retried step r
 
 COMMENT ON COLUMN run_metrics.details IS 'JSON';
 
+CREATE TABLE customer_matches (
+	id_customer BIGINT NOT NULL,
+	cust_account_id BIGINT,
+	account_number VARCHAR(30),
+	decision VARCHAR(12) NOT NULL,
+	rule VARCHAR(40) NOT NULL,
+	score FLOAT,
+	details TEXT,
+	decided_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_customer_matches PRIMARY KEY (id_customer),
+	CONSTRAINT ck_customer_matches_decision CHECK (decision IN ('matched', 'review', 'unmatched'))
+);
+
+CREATE INDEX ix_customer_matches_cust_account_id ON customer_matches (cust_account_id);
+
+CREATE INDEX ix_customer_matches_decision ON customer_matches (decision);
+
+COMMENT ON TABLE customer_matches IS 'Customer 360: one decision per shop customer, with the rule and score that made it.';
+
+COMMENT ON COLUMN customer_matches.cust_account_id IS 'NULL when no account was matched';
+
+COMMENT ON COLUMN customer_matches.rule IS 'which rule decided: shop_reference, email, vat, …';
+
+COMMENT ON COLUMN customer_matches.score IS '1.0 for a deterministic key, else the match probability';
+
+COMMENT ON COLUMN customer_matches.details IS 'JSON: the compared values and the candidates considered';
+
+CREATE TABLE customer_360 (
+	customer_key VARCHAR(40) NOT NULL,
+	id_customer BIGINT,
+	cust_account_id BIGINT,
+	account_number VARCHAR(30),
+	party_id BIGINT,
+	email VARCHAR(320),
+	name VARCHAR(360),
+	country VARCHAR(3),
+	is_guest BOOLEAN,
+	match_rule VARCHAR(40),
+	match_score FLOAT,
+	currency VARCHAR(3),
+	shop_orders INTEGER DEFAULT 0 NOT NULL,
+	shop_revenue NUMERIC(20, 6) DEFAULT 0 NOT NULL,
+	oracle_orders INTEGER DEFAULT 0 NOT NULL,
+	oracle_revenue NUMERIC(20, 6) DEFAULT 0 NOT NULL,
+	open_ar_balance NUMERIC(20, 6) DEFAULT 0 NOT NULL,
+	updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_customer_360 PRIMARY KEY (customer_key)
+);
+
+CREATE INDEX ix_customer_360_cust_account_id ON customer_360 (cust_account_id);
+
+CREATE INDEX ix_customer_360_email ON customer_360 (email);
+
+CREATE INDEX ix_customer_360_id_customer ON customer_360 (id_customer);
+
+COMMENT ON TABLE customer_360 IS 'One row per customer across both systems, rebuilt by the customer_360 flow.';
+
+COMMENT ON COLUMN customer_360.customer_key IS 'ps:<id_customer>, or ora:<cust_account_id> for an account no shop customer matched';
+
+COMMENT ON COLUMN customer_360.currency IS 'the currency of the amounts below (the shop''s default)';
+
+CREATE TABLE finance_recon_items (
+	interval_start TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	item_key VARCHAR(200) NOT NULL,
+	interval_end TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	kind VARCHAR(20) NOT NULL,
+	status VARCHAR(20) NOT NULL,
+	order_reference VARCHAR(32),
+	id_order BIGINT,
+	oracle_order_number VARCHAR(50),
+	oracle_ref VARCHAR(50),
+	currency VARCHAR(15),
+	shop_amount NUMERIC(20, 6),
+	oracle_amount NUMERIC(20, 6),
+	difference NUMERIC(20, 6),
+	shop_date TIMESTAMP WITHOUT TIME ZONE,
+	oracle_date TIMESTAMP WITHOUT TIME ZONE,
+	explanation TEXT,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_finance_recon_items PRIMARY KEY (interval_start, item_key),
+	CONSTRAINT ck_finance_recon_items_kind CHECK (kind IN ('payment', 'refund')),
+	CONSTRAINT ck_finance_recon_items_status CHECK (status IN ('matched', 'amount_mismatch', 'missing_in_oracle', 'missing_in_shop', 'timing_difference'))
+);
+
+CREATE INDEX ix_finance_recon_items_order_reference ON finance_recon_items (order_reference);
+
+CREATE INDEX ix_finance_recon_items_status ON finance_recon_items (status);
+
+COMMENT ON TABLE finance_recon_items IS 'Financial reconciliation: one row per item and day; a re-run of a day replaces that day''s rows.';
+
+COMMENT ON COLUMN finance_recon_items.item_key IS 'e.g. payment:<id_order_payment>, refund:<id>';
+
+COMMENT ON COLUMN finance_recon_items.kind IS 'payment or refund';
+
+COMMENT ON COLUMN finance_recon_items.oracle_ref IS 'receipt, invoice or credit memo number';
+
+COMMENT ON COLUMN finance_recon_items.difference IS 'oracle_amount - shop_amount';
+
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0006');
+INSERT INTO alembic_version (version_num) VALUES ('0007');

@@ -1,5 +1,5 @@
 -- Generated from prestaoracle.staging.schema by `python -m prestaoracle.staging.ddl`; do not edit.
--- Staging schema at Alembic revision 0006 (sqlite).
+-- Staging schema at Alembic revision 0007 (sqlite).
 
 CREATE TABLE landing_records (
 	source VARCHAR(50) NOT NULL,
@@ -552,6 +552,10 @@ CREATE TABLE ora_accounts (
 	status VARCHAR(1),
 	source_system VARCHAR(30),
 	source_ref VARCHAR(255),
+	postcode VARCHAR(60),
+	city VARCHAR(60),
+	phone VARCHAR(60),
+	vat_number VARCHAR(50),
 	last_update DATETIME,
 	run_id VARCHAR(250),
 	dq_status VARCHAR(12) DEFAULT 'pending' NOT NULL,
@@ -659,7 +663,7 @@ CREATE TABLE dead_letters (
 	run_id VARCHAR(250) NOT NULL,
 	CONSTRAINT pk_dead_letters PRIMARY KEY (id),
 	CONSTRAINT uq_dead_letters_source_entity_record_key_stage_reason_class UNIQUE (source, entity, record_key, stage, reason_class),
-	CONSTRAINT ck_dead_letters_reason_class CHECK (reason_class IN ('retryable', 'invalid_data', 'mapping_missing', 'business_rule', 'duplicate')),
+	CONSTRAINT ck_dead_letters_reason_class CHECK (reason_class IN ('retryable', 'invalid_data', 'mapping_missing', 'business_rule', 'duplicate', 'needs_review')),
 	CONSTRAINT ck_dead_letters_status CHECK (status IN ('open', 'replayed', 'resolved', 'ignored'))
 );
 
@@ -686,9 +690,83 @@ CREATE TABLE run_metrics (
 
 CREATE INDEX ix_run_metrics_flow_started_at ON run_metrics (flow, started_at);
 
+CREATE TABLE customer_matches (
+	id_customer BIGINT NOT NULL,
+	cust_account_id BIGINT,
+	account_number VARCHAR(30),
+	decision VARCHAR(12) NOT NULL,
+	rule VARCHAR(40) NOT NULL,
+	score FLOAT,
+	details TEXT,
+	decided_at DATETIME NOT NULL,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_customer_matches PRIMARY KEY (id_customer),
+	CONSTRAINT ck_customer_matches_decision CHECK (decision IN ('matched', 'review', 'unmatched'))
+);
+
+CREATE INDEX ix_customer_matches_cust_account_id ON customer_matches (cust_account_id);
+
+CREATE INDEX ix_customer_matches_decision ON customer_matches (decision);
+
+CREATE TABLE customer_360 (
+	customer_key VARCHAR(40) NOT NULL,
+	id_customer BIGINT,
+	cust_account_id BIGINT,
+	account_number VARCHAR(30),
+	party_id BIGINT,
+	email VARCHAR(320),
+	name VARCHAR(360),
+	country VARCHAR(3),
+	is_guest BOOLEAN,
+	match_rule VARCHAR(40),
+	match_score FLOAT,
+	currency VARCHAR(3),
+	shop_orders INTEGER DEFAULT 0 NOT NULL,
+	shop_revenue NUMERIC(20, 6) DEFAULT 0 NOT NULL,
+	oracle_orders INTEGER DEFAULT 0 NOT NULL,
+	oracle_revenue NUMERIC(20, 6) DEFAULT 0 NOT NULL,
+	open_ar_balance NUMERIC(20, 6) DEFAULT 0 NOT NULL,
+	updated_at DATETIME NOT NULL,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_customer_360 PRIMARY KEY (customer_key)
+);
+
+CREATE INDEX ix_customer_360_cust_account_id ON customer_360 (cust_account_id);
+
+CREATE INDEX ix_customer_360_email ON customer_360 (email);
+
+CREATE INDEX ix_customer_360_id_customer ON customer_360 (id_customer);
+
+CREATE TABLE finance_recon_items (
+	interval_start DATETIME NOT NULL,
+	item_key VARCHAR(200) NOT NULL,
+	interval_end DATETIME NOT NULL,
+	kind VARCHAR(20) NOT NULL,
+	status VARCHAR(20) NOT NULL,
+	order_reference VARCHAR(32),
+	id_order BIGINT,
+	oracle_order_number VARCHAR(50),
+	oracle_ref VARCHAR(50),
+	currency VARCHAR(15),
+	shop_amount NUMERIC(20, 6),
+	oracle_amount NUMERIC(20, 6),
+	difference NUMERIC(20, 6),
+	shop_date DATETIME,
+	oracle_date DATETIME,
+	explanation TEXT,
+	run_id VARCHAR(250),
+	CONSTRAINT pk_finance_recon_items PRIMARY KEY (interval_start, item_key),
+	CONSTRAINT ck_finance_recon_items_kind CHECK (kind IN ('payment', 'refund')),
+	CONSTRAINT ck_finance_recon_items_status CHECK (status IN ('matched', 'amount_mismatch', 'missing_in_oracle', 'missing_in_shop', 'timing_difference'))
+);
+
+CREATE INDEX ix_finance_recon_items_order_reference ON finance_recon_items (order_reference);
+
+CREATE INDEX ix_finance_recon_items_status ON finance_recon_items (status);
+
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0006');
+INSERT INTO alembic_version (version_num) VALUES ('0007');

@@ -47,6 +47,12 @@ Import interface waiting for the import program; ``held`` is held back by a gate
 looked at again by every run. ``rejected`` means the target refused it for a business rule (a dead letter says
 why)."""
 
+MATCH_DECISIONS = ("matched", "review", "unmatched")
+"""``customer_matches.decision``: linked to an account, a probable link left for a person to confirm, or none."""
+FINANCE_KINDS = ("payment", "refund")
+FINANCE_STATUSES = ("matched", "amount_mismatch", "missing_in_oracle", "missing_in_shop", "timing_difference")
+"""How the financial reconciliation classifies one payment or refund against Oracle receivables."""
+
 DQ_STATUSES = ("pending", "passed", "quarantined")
 """``dq_status`` of a canonical row: not yet validated, passed the data-quality gate, or held back by it."""
 
@@ -524,6 +530,10 @@ ora_accounts = sa.Table(
     sa.Column("status", sa.String(1)),
     sa.Column("source_system", sa.String(30)),
     sa.Column("source_ref", sa.String(255), comment="the source system's own id (e.g. the shop id_customer)"),
+    sa.Column("postcode", sa.String(60), comment="of the account's primary (bill-to) address"),
+    sa.Column("city", sa.String(60)),
+    sa.Column("phone", sa.String(60)),
+    sa.Column("vat_number", sa.String(50), comment="tax registration number, when the account has one"),
     sa.Column("last_update", sa.DateTime),
     _run_id(),
     sa.Index(None, "account_number"),
@@ -656,6 +666,79 @@ run_metrics = sa.Table(
     comment="One row per (run, flow, step); a retried step replaces its row.",
 )
 
+# ------------------------------------------------------------------------------------------ reconciliation results
+
+customer_matches = sa.Table(
+    "customer_matches", METADATA,
+    sa.Column("id_customer", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("cust_account_id", sa.BigInteger, comment="NULL when no account was matched"),
+    sa.Column("account_number", sa.String(30)),
+    sa.Column("decision", sa.String(12), nullable=False),
+    sa.Column("rule", sa.String(40), nullable=False, comment="which rule decided: shop_reference, email, vat, …"),
+    sa.Column("score", sa.Float, comment="1.0 for a deterministic key, else the match probability"),
+    sa.Column("details", sa.Text, comment="JSON: the compared values and the candidates considered"),
+    sa.Column("decided_at", sa.DateTime, nullable=False),
+    _run_id(),
+    sa.CheckConstraint(_in("decision", MATCH_DECISIONS), name="decision"),
+    sa.Index(None, "cust_account_id"),
+    sa.Index(None, "decision"),
+    comment="Customer 360: one decision per shop customer, with the rule and score that made it.",
+)
+
+customer_360 = sa.Table(
+    "customer_360", METADATA,
+    sa.Column("customer_key", sa.String(40), primary_key=True,
+              comment="ps:<id_customer>, or ora:<cust_account_id> for an account no shop customer matched"),
+    sa.Column("id_customer", sa.BigInteger),
+    sa.Column("cust_account_id", sa.BigInteger),
+    sa.Column("account_number", sa.String(30)),
+    sa.Column("party_id", sa.BigInteger),
+    sa.Column("email", sa.String(320)),
+    sa.Column("name", sa.String(360)),
+    sa.Column("country", sa.String(3)),
+    sa.Column("is_guest", sa.Boolean),
+    sa.Column("match_rule", sa.String(40)),
+    sa.Column("match_score", sa.Float),
+    sa.Column("currency", sa.String(3), comment="the currency of the amounts below (the shop's default)"),
+    sa.Column("shop_orders", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("shop_revenue", Money, nullable=False, server_default=sa.text("0")),
+    sa.Column("oracle_orders", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("oracle_revenue", Money, nullable=False, server_default=sa.text("0")),
+    sa.Column("open_ar_balance", Money, nullable=False, server_default=sa.text("0")),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    _run_id(),
+    sa.Index(None, "id_customer"),
+    sa.Index(None, "cust_account_id"),
+    sa.Index(None, "email"),
+    comment="One row per customer across both systems, rebuilt by the customer_360 flow.",
+)
+
+finance_recon_items = sa.Table(
+    "finance_recon_items", METADATA,
+    sa.Column("interval_start", sa.DateTime, primary_key=True),
+    sa.Column("item_key", sa.String(200), primary_key=True, comment="e.g. payment:<id_order_payment>, refund:<id>"),
+    sa.Column("interval_end", sa.DateTime, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False, comment="payment or refund"),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("order_reference", sa.String(32)),
+    sa.Column("id_order", sa.BigInteger),
+    sa.Column("oracle_order_number", sa.String(50)),
+    sa.Column("oracle_ref", sa.String(50), comment="receipt, invoice or credit memo number"),
+    sa.Column("currency", sa.String(15)),
+    sa.Column("shop_amount", Money),
+    sa.Column("oracle_amount", Money),
+    sa.Column("difference", Money, comment="oracle_amount - shop_amount"),
+    sa.Column("shop_date", sa.DateTime),
+    sa.Column("oracle_date", sa.DateTime),
+    sa.Column("explanation", sa.Text),
+    _run_id(),
+    sa.CheckConstraint(_in("kind", FINANCE_KINDS), name="kind"),
+    sa.CheckConstraint(_in("status", FINANCE_STATUSES), name="status"),
+    sa.Index(None, "status"),
+    sa.Index(None, "order_reference"),
+    comment="Financial reconciliation: one row per item and day; a re-run of a day replaces that day's rows.",
+)
+
 COUNT_COLUMNS = ("read", "written", "skipped", "quarantined", "requests")
 
 
@@ -673,8 +756,10 @@ ORACLE_TABLES = (ora_sales_orders, ora_order_lines, ora_onhand, ora_prices, ora_
                  ora_invoice_lines, ora_receipts, ora_accounts)
 MAPPING_TABLES = (xref, lookup_values, currency_rates)
 BOOKKEEPING_TABLES = (watermarks, extract_checkpoints, sync_ledger, dead_letters, run_metrics)
+RECONCILIATION_TABLES = (customer_matches, customer_360, finance_recon_items)
 for _canonical in (*PRESTASHOP_TABLES, *ORACLE_TABLES):
     _add_dq_status(_canonical)
 TABLES: dict[str, sa.Table] = {t.name: t for t in (*LANDING_TABLES, *PRESTASHOP_TABLES, *ORACLE_TABLES,
-                                                   *MAPPING_TABLES, *BOOKKEEPING_TABLES)}
+                                                   *MAPPING_TABLES, *BOOKKEEPING_TABLES,
+                                                   *RECONCILIATION_TABLES)}
 """Every table, in the order the DDL files list them."""
