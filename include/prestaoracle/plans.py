@@ -7,7 +7,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ORACLE", "ORDERS", "PLANS", "PRESTASHOP", "Plan"]
+__all__ = [
+    "CUSTOMERS_ORACLE",
+    "CUSTOMERS_SHOP",
+    "FINANCE_ORACLE",
+    "FINANCE_SHOP",
+    "INVENTORY_ORACLE",
+    "INVENTORY_SHOP",
+    "ORACLE",
+    "ORDERS",
+    "PLANS",
+    "PRESTASHOP",
+    "PRICES_ORACLE",
+    "PRICES_SHOP",
+    "Plan",
+]
 
 
 @dataclass(frozen=True)
@@ -56,3 +70,51 @@ ORDERS = Plan(
             "ps_customers", "ps_addresses", "ps_products", "ps_combinations"),
 )
 """The order-to-cash flow's own staging of the shop (a subset of :data:`PRESTASHOP`)."""
+
+# What each reconciliation flow stages of both systems before it compares them (subsets of the two plans above).
+INVENTORY_SHOP = Plan(
+    source="prestashop",
+    extract=("products", "combinations", "stock_availables"),
+    map_first=("products", "combinations"),
+    map_then=("stock_availables",),
+    validate=("products", "combinations", "stock"),
+    tables=("ps_products", "ps_combinations", "ps_stock"),
+)
+INVENTORY_ORACLE = Plan(source="oracle", extract=("onhand",), map_first=("onhand",), map_then=(),
+                        validate=("onhand",), tables=("ora_onhand",))
+PRICES_SHOP = Plan(
+    source="prestashop",
+    # currencies: the rates the price conversion needs
+    extract=("products", "combinations", "currencies"),
+    map_first=("products", "combinations"),
+    map_then=(),
+    validate=("products", "combinations"),
+    tables=("ps_products", "ps_combinations"),
+)
+PRICES_ORACLE = Plan(source="oracle", extract=("prices",), map_first=("prices",), map_then=(),
+                     validate=("prices",), tables=("ora_prices",))
+CUSTOMERS_SHOP = Plan(
+    source="prestashop",
+    extract=("customers", "addresses", "orders", "products", "combinations", "currencies", "countries"),
+    map_first=("customers", "addresses", "products", "combinations"),
+    map_then=("orders",),
+    validate=("customers", "addresses", "orders"),
+    tables=("ps_customers", "ps_addresses", "ps_orders"),
+)
+CUSTOMERS_ORACLE = Plan(source="oracle", extract=("accounts", "sales_orders", "invoices"),
+                        map_first=("accounts", "sales_orders", "invoices"), map_then=(),
+                        validate=("accounts", "sales_orders", "invoices"),
+                        tables=("ora_accounts", "ora_sales_orders", "ora_invoices"))
+FINANCE_SHOP = Plan(
+    source="prestashop",
+    extract=("orders", "customers", "addresses", "products", "combinations", "order_slip", "currencies",
+             "countries"),
+    map_first=("customers", "addresses", "products", "combinations"),
+    map_then=("orders", "order_slip"),
+    validate=("orders", "order_payments", "order_slips"),
+    tables=("ps_orders", "ps_order_payments", "ps_order_slips"),
+)
+FINANCE_ORACLE = Plan(source="oracle", extract=("sales_orders", "invoices", "receipts"),
+                      map_first=("sales_orders", "invoices", "receipts"), map_then=(),
+                      validate=("sales_orders", "invoices", "receipts"),
+                      tables=("ora_sales_orders", "ora_invoices", "ora_receipts"))

@@ -26,7 +26,7 @@ from prestaoracle.plans import ORACLE, PLANS, PRESTASHOP, Plan
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ORACLE", "PRESTASHOP", "PLANS", "Plan", "extract_step", "map_step", "publish_step", "stage",
+__all__ = ["ORACLE", "PRESTASHOP", "PLANS", "Plan", "extract_step", "map_step", "publish_step", "stage", "stage_plan",
            "validate_step"]
 
 
@@ -164,6 +164,17 @@ def stage(source: str, *, start: datetime | None = None, end: datetime | None = 
     mapped = [map_step(source, e, run_id=run_id) for e in (*plan.map_first, *plan.map_then)]
     validated = [validate_step(source, e, run_id=run_id) for e in plan.validate]
     return publish_step(source, validated, run_id=run_id, extracted=extracted, mapped=mapped)
+
+
+def stage_plan(plan: Plan, *, start: datetime | None = None, end: datetime | None = None, run_id: str,
+               replay: bool = False) -> list[dict[str, Any]]:
+    """Extract, map and validate ``plan``'s entities in this process, as a flow DAG's staging task group does
+    (``dag_tasks.stage``); returns the validate results. The flows' ``run_*`` functions call it for the CLI."""
+    for entity in plan.extract:
+        extract_step(plan.source, entity, start=start, end=end, run_id=run_id, replay=replay)
+    for entity in (*plan.map_first, *plan.map_then):
+        map_step(plan.source, entity, run_id=run_id)
+    return [validate_step(plan.source, entity, run_id=run_id) for entity in plan.validate]
 
 
 def _sum_reasons(validated: Iterable[Mapping[str, Any]]) -> dict[str, int]:
