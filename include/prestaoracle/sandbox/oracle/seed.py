@@ -244,7 +244,12 @@ def _items(seed: int, shop: dict[str, list[dict]], now: datetime, diff: dict[str
         present.append((sku, item_id, cents, _iso(updated)))
 
     on_rng = _stream(seed, "onhand")
-    differing = set(on_rng.sample(range(len(onhand)), _count(0.2, len(onhand))))
+    # The product-level SKU of a product with combinations is not stock anyone sets: the shop sums its combinations
+    # into that row and takes no quantity for it. A difference planted there could never be reconciled.
+    with_combinations = {c["id_product"] for c in shop.get("combinations", [])}
+    parents = {str(p.get("reference") or "").strip() for p in shop.get("products", []) if p["id"] in with_combinations}
+    candidates = [k for k, row in enumerate(onhand) if row["ItemNumber"] not in parents]
+    differing = set(on_rng.sample(candidates, _count(0.2, len(candidates))))
     diff["onhand"] = {}
     for k, row in enumerate(onhand):
         if k not in differing:
