@@ -1,0 +1,497 @@
+"""Financial reconciliation, step by step: the shop's payments and refunds against Oracle receipts and credit memos,
+one business day at a time.
+
+What the DAG ``financial_reconciliation`` runs after staging both sides, and what ``run_finance_recon`` runs in one
+process. Every step takes the data interval (``start``, ``end``) explicitly and reads only staging, so re-running
+any past day recomputes the same answer:
+
+* :func:`reconcile_step` reads the staged rows around the interval, dead-letters the records that cannot be
+  compared, classifies every item (:mod:`prestaoracle.reconcile.finance`) and replaces the interval's rows of
+  ``finance_recon_items`` in one transaction;
+* :func:`report_step` writes ``finance-recon-<day>.html`` and ``.csv`` per business day from those rows alone, so a
+  second run writes byte-identical files;
+* :func:`alert_step` mails the business recipients when the unexplained breaks pass the threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from prestaoracle.plans import FINANCE_ORACLE, FINANCE_SHOP
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CONFIG_ENV", "DEFAULT_CONFIG", "FLOW", "FinanceConfig", "FinanceConfigError", "alert_step",
+           "load_config", "reconcile_step", "report_path", "report_step", "run_finance_recon"]
+
+FLOW = "finance-recon"
+STAGE = "finance_recon"
+CONFIG_ENV = "PRESTAORACLE_FINANCE_CONFIG"
+DEFAULT_CONFIG = Path(__file__).with_name("finance_recon.default.yaml")
+TEMPLATES = Path(__file__).with_name("finance_templates")
+DOCS = "docs/finance-recon.md"
+
+
+# ------------------------------------------------------------------------------------------------ configuration
+
+
+class FinanceConfigError(ValueError):
+    """The finance configuration is wrong; the message names the file, the key and what to write."""
+
+
+@dataclass(frozen=True)
+class FinanceConfig:
+    ledger_timezone: str = ""
+    amount_tolerance: float = 0.01
+    timing_days: int = 3
+    credit_memo_type: str = "Credit Memo"
+    max_breaks: int | None = 0
+    max_break_amount: float | None = None
+    recipients: tuple[str, ...] = ()
+    smtp_conn_id: str = ""
+    source: str = field(default=str(DEFAULT_CONFIG))
+
+
+def _number(raw: Mapping[str, Any], key: str, source: str, kind: type, default: Any) -> Any:
+    value = raw.get(key, default)
+    if value is None:
+        return None
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise FinanceConfigError(f"{source}: {key} must be a {kind.__name__} or null, got {value!r}") from None
+    if number < 0:
+        raise FinanceConfigError(f"{source}: {key} must be >= 0, got {value!r}")
+    return number
+
+
+def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | None = None) -> FinanceConfig:
+    """The configuration at ``path`` (default: ``PRESTAORACLE_FINANCE_CONFIG``, else the packaged defaults)."""
+    import yaml
+
+    env = os.environ if environ is None else environ
+    path = Path(path or env.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    source = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise FinanceConfigError(f"{source}: cannot read the finance configuration ({exc}); fix {CONFIG_ENV}") from exc
+    if not isinstance(raw, dict):
+        raise FinanceConfigError(f"{source}: expected a mapping of settings (see {DEFAULT_CONFIG.name})")
+    alert = raw.get("alert") or {}
+    if not isinstance(alert, dict):
+        raise FinanceConfigError(f"{source}: alert must be a mapping (max_breaks, max_break_amount, recipients)")
+    zone = str(raw.get("ledger_timezone") or "")
+    if zone:
+        _zone(zone, source)
+    recipients = alert.get("recipients") or ()
+    if isinstance(recipients, str):
+        recipients = [r.strip() for r in recipients.replace(";", ",").split(",") if r.strip()]
+    timing = _number(raw, "timing_days", source, int, 3)
+    return FinanceConfig(
+        ledger_timezone=zone,
+        amount_tolerance=_number(raw, "amount_tolerance", source, float, 0.01) or 0.0,
+        timing_days=3 if timing is None else timing,
+        credit_memo_type=str(raw.get("credit_memo_type") or "Credit Memo"),
+        max_breaks=_number(alert, "max_breaks", source, int, 0),
+        max_break_amount=_number(alert, "max_break_amount", source, float, None),
+        recipients=tuple(str(r) for r in recipients),
+        smtp_conn_id=str(alert.get("smtp_conn_id") or ""),
+        source=source,
+    )
+
+
+def _zone(name: str, source: str) -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FinanceConfigError(f"{source}: ledger_timezone {name!r} is not a time zone name; use an IANA name "
+                                 "such as Europe/Paris, or leave it empty for the shop's") from None
+
+
+def _ledger_zone(config: FinanceConfig) -> str:
+    """The configured ledger time zone, else the shop's (its connection's, else PS_TIMEZONE read from the shop)."""
+    if config.ledger_timezone:
+        return config.ledger_timezone
+    from prestaoracle import connections
+    from prestaoracle.prestashop.reader import PrestaShopReader
+
+    client = connections.prestashop_client()
+    zone = client.shop_timezone or PrestaShopReader(client).shop_timezone()
+    return str(getattr(zone, "key", None) or zone)
+
+
+# ------------------------------------------------------------------------------------------------ plumbing
+
+
+@contextmanager
+def _staging() -> Iterator[Any]:
+    from prestaoracle import connections
+    from prestaoracle.staging import connect
+
+    staging = connect(connections.staging_url(), upgrade=True)
+    try:
+        yield staging
+    finally:
+        staging.dispose()
+
+
+def _utc_naive(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _days(start: datetime | str, end: datetime | str) -> list[date]:
+    from prestaoracle.reconcile.finance import business_days
+
+    return business_days(_utc_naive(start), _utc_naive(end))
+
+
+def report_path(day: date, suffix: str) -> Path:
+    """Where the report of business ``day`` goes (``suffix``: ``html`` or ``csv``)."""
+    from prestaoracle import settings
+
+    return settings.reports_dir() / f"{FLOW}-{day.isoformat()}.{suffix}"
+
+
+# ------------------------------------------------------------------------------------------------ reconcile
+
+
+def _frames(conn: Any, lo: datetime, hi: datetime) -> dict[str, Any]:
+    """Staged rows of the window [lo, hi) (naive UTC; Oracle dates compared as dates), not quarantined."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from prestaoracle.staging import schema as s
+
+    def read(statement: Any) -> pd.DataFrame:
+        return pd.read_sql(statement, conn)
+
+    ok = "quarantined"
+    pay = s.ps_order_payments
+    slips = s.ps_order_slips
+    orders = s.ps_orders
+    rec = s.ora_receipts
+    inv = s.ora_invoices
+    so = s.ora_sales_orders
+    payments = read(sa.select(pay.c.id_order_payment, pay.c.order_reference, pay.c.currency_iso, pay.c.amount,
+                              pay.c.date_add, orders.c.id_order)
+                    .join(orders, orders.c.reference == pay.c.order_reference, isouter=True)
+                    .where(pay.c.dq_status != ok, pay.c.date_add >= lo, pay.c.date_add < hi))
+    payments = payments.drop_duplicates("id_order_payment", keep="first")
+    refunds = read(sa.select(slips.c.id_order_slip, slips.c.id_order, slips.c.amount, slips.c.date_add)
+                   .where(slips.c.dq_status != ok, slips.c.date_add >= lo, slips.c.date_add < hi))
+    order_rows = read(sa.select(orders.c.id_order, orders.c.reference, orders.c.currency_iso)
+                      .where(orders.c.id_order.in_(sa.select(slips.c.id_order).where(slips.c.date_add >= lo,
+                                                                                       slips.c.date_add < hi))))
+    receipts = read(sa.select(rec.c.cash_receipt_id, rec.c.receipt_number, rec.c.receipt_date, rec.c.amount,
+                              rec.c.currency, rec.c.reference)
+                    .where(rec.c.dq_status != ok, rec.c.receipt_date >= lo.date(), rec.c.receipt_date < hi.date()))
+    memos = read(sa.select(inv.c.customer_trx_id, inv.c.transaction_number, inv.c.transaction_type,
+                           inv.c.transaction_date, inv.c.currency, inv.c.entered_amount, inv.c.purchase_order)
+                 .where(inv.c.dq_status != ok, inv.c.transaction_date >= lo.date(),
+                        inv.c.transaction_date < hi.date()))
+    # The invoices a receipt may name ("Payment of invoice N") can be older than the window: read them by number.
+    numbers = receipts["reference"].fillna("").str.extract(r"\binvoice\s+([A-Za-z0-9_-]+)", expand=False).dropna()
+    named = read(sa.select(inv.c.transaction_number, inv.c.purchase_order)
+                 .where(inv.c.transaction_number.in_(sorted(set(numbers))))) if len(numbers) else \
+        pd.DataFrame({"transaction_number": [], "purchase_order": []})
+    sales = read(sa.select(so.c.source_number.label("order_reference"), so.c.order_number.label("oracle_order_number"))
+                 .where(so.c.source_number.is_not(None)))
+    return {"payments": payments, "refunds": refunds, "orders": order_rows, "receipts": receipts, "memos": memos,
+            "named_invoices": named, "sales_orders": sales}
+
+
+def _quarantine_bad(conn: Any, bad: Any, *, source: str, entity: str, key: str, run_id: str) -> int:
+    from prestaoracle import reasons
+    from prestaoracle.staging import dead_letters
+
+    for record in bad.to_dict("records"):  # one dead letter per bad record: an API-like write, not a comparison
+        payload = {k: (None if v is None or v != v else str(v)) for k, v in record.items() if k != "problem"}
+        dead_letters.quarantine(
+            conn, source=source, entity=entity, record_key=record[key], stage=STAGE,
+            reason_class=reasons.INVALID_DATA, message=f"{entity} {record[key]}: {record['problem']}",
+            how_to_fix=f"Correct the {entity} record in {'the shop' if source == 'prestashop' else 'Oracle'}; the "
+                       "next run of its day reconciles it", payload=payload, run_id=run_id)
+    return len(bad)
+
+
+def _db_value(value: Any) -> Any:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, float):
+        return Decimal(str(round(value, 6)))
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def reconcile_step(*, run_id: str, start: datetime | str, end: datetime | str,
+                   config: FinanceConfig | None = None) -> dict[str, Any]:
+    """Classify the items of the interval's business days and replace their rows in ``finance_recon_items``."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from prestaoracle.reconcile import finance as fin
+    from prestaoracle.staging import metrics
+    from prestaoracle.staging.schema import finance_recon_items
+
+    config = config or load_config()
+    days = _days(start, end)
+    tz = _ledger_zone(config)
+    tolerances = fin.Tolerances(amount=config.amount_tolerance, timing_days=config.timing_days)
+    # Read the neighbouring days too: a counterpart up to timing_days away explains an item; one more day on each
+    # side covers the shift between the shop's calendar and UTC.
+    margin = timedelta(days=config.timing_days + 1)
+    lo = datetime.combine(days[0], datetime.min.time()) - margin
+    hi = datetime.combine(days[-1], datetime.min.time()) + timedelta(days=1) + margin
+    with _staging() as staging, metrics.timed_step(staging.engine, run_id, FLOW, "reconcile") as m:
+        with staging.engine.begin() as conn:
+            frames = _frames(conn, lo, hi)
+            payments, bad_payments = fin.split_invalid(
+                frames["payments"], key="id_order_payment", required=("order_reference", "currency_iso"),
+                amount="amount", date_column="date_add")
+            refunds = frames["refunds"].merge(frames["orders"], on="id_order", how="left")
+            refunds, bad_refunds = fin.split_invalid(
+                refunds, key="id_order_slip", required=("reference", "currency_iso"), amount="amount",
+                date_column="date_add")
+            receipts, bad_receipts = fin.split_invalid(
+                frames["receipts"], key="cash_receipt_id", required=("currency",), amount="amount",
+                date_column="receipt_date")
+            memos, bad_memos = fin.split_invalid(
+                frames["memos"][frames["memos"]["transaction_type"].fillna("").str.casefold()
+                                == config.credit_memo_type.casefold()],
+                key="customer_trx_id", required=("currency",), amount="entered_amount",
+                date_column="transaction_date")
+            quarantined = (
+                _quarantine_bad(conn, bad_payments, source="prestashop", entity="order_payments",
+                                key="id_order_payment", run_id=run_id)
+                + _quarantine_bad(conn, bad_refunds, source="prestashop", entity="order_slips",
+                                  key="id_order_slip", run_id=run_id)
+                + _quarantine_bad(conn, bad_receipts, source="oracle", entity="receipts", key="cash_receipt_id",
+                                  run_id=run_id)
+                + _quarantine_bad(conn, bad_memos, source="oracle", entity="credit_memos", key="customer_trx_id",
+                                  run_id=run_id))
+            shop = pd.concat([fin.payment_side(payments, tz),
+                              fin.refund_side(refunds.drop(columns=["reference", "currency_iso"]),
+                                              frames["orders"], tz)], ignore_index=True)
+            oracle = pd.concat([fin.receipt_side(receipts, pd.concat([frames["named_invoices"], memos])),
+                                fin.credit_memo_side(memos, config.credit_memo_type)], ignore_index=True)
+            items = fin.reconcile(shop, oracle, days=days, tolerances=tolerances,
+                                  order_numbers=frames["sales_orders"])
+            rows = [{k: _db_value(v) for k, v in record.items()} | {"run_id": run_id}
+                    for record in items.to_dict("records")]
+            starts = [datetime.combine(d, datetime.min.time()) for d in days]
+            # Replace the days' rows as one unit: a reader sees the old answer or the new one, never half of each.
+            deleted = conn.execute(finance_recon_items.delete().where(
+                finance_recon_items.c.interval_start.in_(starts))).rowcount
+            if rows:
+                conn.execute(sa.insert(finance_recon_items), rows)
+        m.read += len(shop) + len(oracle)
+        m.written = len(rows)
+        m.quarantined = quarantined
+        by_status = items["status"].value_counts().sort_index().to_dict()
+        m.details.update(days=[d.isoformat() for d in days], ledger_timezone=tz, replaced=deleted,
+                         by_status={k: int(v) for k, v in by_status.items()})
+    breaks, amount = fin.unexplained(items)
+    return {"flow": FLOW, "step": "reconcile", "days": [d.isoformat() for d in days], "ledger_timezone": tz,
+            "items": len(rows), "by_status": {k: int(v) for k, v in by_status.items()},
+            "unexplained_breaks": breaks, "unexplained_amount": amount, "quarantined": quarantined}
+
+
+# ------------------------------------------------------------------------------------------------ read back
+
+
+def _items(conn: Any, days: list[date]) -> Any:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from prestaoracle.reconcile.finance import ITEM_COLUMNS
+    from prestaoracle.staging.schema import finance_recon_items as t
+
+    starts = [datetime.combine(d, datetime.min.time()) for d in days]
+    frame = pd.read_sql(sa.select(*[t.c[c] for c in ITEM_COLUMNS]).where(t.c.interval_start.in_(starts))
+                        .order_by(t.c.interval_start, t.c.kind, t.c.item_key), conn)
+    for column in ("shop_amount", "oracle_amount", "difference"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    for column in ("interval_start", "interval_end", "shop_date", "oracle_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def _env() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["csv"] = _csv_cell
+    return env
+
+
+def _csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if any(c in text for c in ',"\n\r'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _fmt(value: Any, kind: str) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if kind == "money":
+        return f"{float(value):.2f}"
+    if kind == "date":
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if kind == "datetime":
+        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    if kind == "int":
+        return str(int(value))
+    return str(value)
+
+
+_FORMATS = {"interval_start": "date", "interval_end": "date", "shop_amount": "money", "oracle_amount": "money",
+            "difference": "money", "shop_date": "datetime", "oracle_date": "date", "id_order": "int"}
+
+
+def _view(day: date, items: Any) -> dict[str, Any]:
+    from prestaoracle.reconcile.finance import ITEM_COLUMNS, STATUSES, UNEXPLAINED, summarize, unexplained
+
+    rows = [{c: _fmt(r[c], _FORMATS.get(c, "text")) for c in ITEM_COLUMNS} for r in items.to_dict("records")]
+    summary = summarize(items) if len(items) else None
+    table = [] if summary is None else [
+        {"currency": r["currency"], "status": r["status"], "count": int(r["count"]),
+         "shop_amount": _fmt(r["shop_amount"], "money"), "oracle_amount": _fmt(r["oracle_amount"], "money"),
+         "break_amount": _fmt(r["break_amount"], "money")} for r in summary.to_dict("records")]
+    counts = items["status"].value_counts().to_dict() if len(items) else {}
+    breaks, amount = unexplained(items) if len(items) else (0, 0.0)
+    return {"day": day.isoformat(), "columns": list(ITEM_COLUMNS), "rows": rows, "summary": table,
+            "counts": [(s, int(counts.get(s, 0))) for s in STATUSES], "unexplained_statuses": list(UNEXPLAINED),
+            "breaks": breaks, "break_amount": f"{amount:.2f}", "total": len(rows), "docs": DOCS}
+
+
+def report_step(*, run_id: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
+    """Write the HTML and CSV report of each business day of the interval, from its stored items only: the same
+    rows give the same bytes (no run id, no clock inside; the run id is in ``run_metrics``)."""
+    from prestaoracle.staging import metrics
+
+    days = _days(start, end)
+    env = _env()
+    written: list[str] = []
+    with _staging() as staging, metrics.timed_step(staging.engine, run_id, FLOW, "report") as m:
+        with staging.engine.connect() as conn:
+            items = _items(conn, days)
+        for day in days:
+            view = _view(day, items[items["interval_start"].dt.date == day])
+            for suffix in ("html", "csv"):
+                path = report_path(day, suffix)
+                path.write_text(env.get_template(f"report.{suffix}.j2").render(**view), encoding="utf-8")
+                written.append(str(path))
+            m.read += view["total"]
+        m.written = len(written)
+        m.details["reports"] = written
+    return {"flow": FLOW, "step": "report", "days": [d.isoformat() for d in days], "reports": written,
+            "items": int(len(items))}
+
+
+# ------------------------------------------------------------------------------------------------ alert
+
+
+def _over(breaks: int, amount: float, max_breaks: int | None, max_amount: float | None) -> bool:
+    return (max_breaks is not None and breaks > max_breaks) or (max_amount is not None and amount > max_amount)
+
+
+def alert_step(*, run_id: str, start: datetime | str, end: datetime | str, max_breaks: int | None = None,
+               max_break_amount: float | None = None, config: FinanceConfig | None = None) -> dict[str, Any]:
+    """Mail the business recipients when the interval's unexplained breaks pass the threshold (count or amount;
+    ``max_breaks`` / ``max_break_amount`` override the configuration's). Timing differences never count."""
+    from prestaoracle import alerts
+    from prestaoracle.reconcile.finance import UNEXPLAINED, unexplained
+    from prestaoracle.staging import metrics
+
+    config = config or load_config()
+    limit = config.max_breaks if max_breaks is None else max_breaks
+    limit_amount = config.max_break_amount if max_break_amount is None else max_break_amount
+    days = _days(start, end)
+    result: dict[str, Any] = {"flow": FLOW, "step": "alert", "days": [d.isoformat() for d in days], "sent": False,
+                              "max_breaks": limit, "max_break_amount": limit_amount}
+    with _staging() as staging, metrics.timed_step(staging.engine, run_id, FLOW, "alert") as m:
+        with staging.engine.connect() as conn:
+            items = _items(conn, days)
+        breaks, amount = unexplained(items) if len(items) else (0, 0.0)
+        result.update(breaks=breaks, break_amount=amount)
+        m.read = len(items)
+        if not _over(breaks, amount, limit, limit_amount):
+            log.info("finance recon %s: %d unexplained break(s), %.2f in total: under the threshold, no mail",
+                     result["days"], breaks, amount)
+            return result
+        recipients = config.recipients or alerts.business_recipients()
+        conn_id = config.smtp_conn_id or alerts._default_conn_id()
+        result["recipients"] = list(recipients)
+        if not recipients:
+            log.warning("finance recon %s: %d unexplained break(s) over the threshold but nobody to tell; set "
+                        "alert.recipients (%s) or PRESTAORACLE_BUSINESS_EMAIL", result["days"], breaks, CONFIG_ENV)
+            return result
+        if not alerts._connection_exists(conn_id):
+            log.warning("finance recon %s: alert not mailed, no %r connection (see docs/alerts.md)",
+                        result["days"], conn_id)
+            return result
+        env = _env()
+        shown = items[items["status"].isin(UNEXPLAINED)]
+        view = _view(days[0], shown) | {"days": result["days"], "run_id": run_id,
+                                        "max_breaks": limit, "max_break_amount": limit_amount}
+        html = alerts.clean_text(env.get_template("alert.html.j2").render(**view), limit=10**6)
+        subject = " ".join(env.get_template("alert_subject.txt.j2").render(**view).split())
+        try:
+            with alerts._DigestSmtpHook(smtp_conn_id=conn_id) as hook:
+                hook.send_email_smtp(to=list(recipients), subject=subject, html_content=html)
+        except Exception as exc:
+            raise alerts.DigestNotSent(
+                f"finance recon alert for {result['days']} not sent through {conn_id}: "
+                f"{alerts.clean_text(f'{type(exc).__name__}: {exc}')}; the task fails so that Airflow retries it"
+            ) from exc
+        m.written = 1
+        result["sent"] = True
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ all in one
+
+
+def run_finance_recon(*, run_id: str, start: datetime, end: datetime, stage: bool = True,
+                      max_breaks: int | None = None, max_break_amount: float | None = None) -> dict[str, Any]:
+    """Every step in this process: stage both sides (``stage=True``), reconcile, report, alert. JSON-able."""
+    summary: dict[str, Any] = {"flow": FLOW, "run_id": run_id, "start": _utc_naive(start).isoformat(),
+                               "end": _utc_naive(end).isoformat()}
+    if stage:
+        from prestaoracle.flows.staging import stage_plan
+
+        summary["staged"] = {plan.source: stage_plan(plan, start=start, end=end, run_id=run_id)
+                             for plan in (FINANCE_SHOP, FINANCE_ORACLE)}
+    summary["reconcile"] = reconcile_step(run_id=run_id, start=start, end=end)
+    summary["report"] = report_step(run_id=run_id, start=start, end=end)
+    summary["alert"] = alert_step(run_id=run_id, start=start, end=end, max_breaks=max_breaks,
+                                  max_break_amount=max_break_amount)
+    return summary

@@ -1,0 +1,201 @@
+"""The financial reconciliation's rules on small hand-built frames: each status, the amount tolerance, the timing
+window, several currencies, duplicates, the shop's time zone, bad records, and the flow's configuration and report
+rendering (no database, no network)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from prestaoracle.reconcile import finance as fin
+
+TZ = "Europe/Paris"
+DAY = date(2026, 11, 20)
+
+
+def payments(*rows: tuple) -> pd.DataFrame:
+    """(id, reference, currency, amount, naive UTC date_add)."""
+    return pd.DataFrame(rows, columns=["id_order_payment", "order_reference", "currency_iso", "amount", "date_add"])
+
+
+def receipts(*rows: tuple) -> pd.DataFrame:
+    """(id, number, currency, amount, receipt_date, reference text)."""
+    return pd.DataFrame(rows, columns=["cash_receipt_id", "receipt_number", "currency", "amount", "receipt_date",
+                                       "reference"])
+
+
+NO_INVOICES = pd.DataFrame({"transaction_number": pd.Series(dtype=object),
+                            "purchase_order": pd.Series(dtype=object)})
+
+
+def run(pays: pd.DataFrame, recs: pd.DataFrame, *, days=(DAY,), invoices=NO_INVOICES,
+        tolerances: fin.Tolerances = fin.Tolerances()) -> pd.DataFrame:
+    shop = fin.payment_side(pays, TZ)
+    oracle = fin.receipt_side(recs, invoices)
+    return fin.reconcile(shop, oracle, days=list(days), tolerances=tolerances)
+
+
+def statuses(items: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(items["item_key"], items["status"], strict=True))
+
+
+def test_each_status_once() -> None:
+    items = run(
+        payments((1, "AAA", "EUR", 10.0, "2026-11-20 10:00:00"),   # matched
+                 (2, "BBB", "EUR", 20.0, "2026-11-20 11:00:00"),   # receipt 5 less
+                 (3, "CCC", "EUR", 30.0, "2026-11-20 12:00:00"),   # no receipt
+                 (4, "DDD", "EUR", 40.0, "2026-11-20 13:00:00")),  # receipt the next day
+        receipts((11, "R1", "EUR", 10.0, "2026-11-20", "Shop payment 1 of order AAA"),
+                 (12, "R2", "EUR", 15.0, "2026-11-20", "Shop payment 2 of order BBB"),
+                 (14, "R4", "EUR", 40.0, "2026-11-21", "Shop payment 4 of order DDD"),
+                 (15, "R5", "EUR", 50.0, "2026-11-20", "Customer remittance of order EEE")))
+    assert statuses(items) == {"payment:1": "matched", "payment:2": "amount_mismatch",
+                               "payment:3": "missing_in_oracle", "payment:4": "timing_difference",
+                               "receipt:15": "missing_in_shop"}
+    mismatch = items.set_index("item_key").loc["payment:2"]
+    assert (mismatch["shop_amount"], mismatch["oracle_amount"], mismatch["difference"]) == (20.0, 15.0, -5.0)
+    assert mismatch["oracle_ref"] == "R2"
+    # The next day's run sees the other side of the timing difference, keyed by the receipt.
+    next_day = run(payments((4, "DDD", "EUR", 40.0, "2026-11-20 13:00:00")),
+                   receipts((14, "R4", "EUR", 40.0, "2026-11-21", "Shop payment 4 of order DDD")),
+                   days=(date(2026, 11, 21),))
+    assert statuses(next_day) == {"receipt:14": "timing_difference"}
+    assert next_day["interval_start"].iloc[0] == pd.Timestamp("2026-11-21")
+
+
+def test_amount_tolerance_is_inclusive_and_configurable() -> None:
+    pays = payments((1, "AAA", "EUR", 10.00, "2026-11-20 10:00:00"), (2, "BBB", "EUR", 10.00, "2026-11-20 10:00:00"))
+    recs = receipts((11, "R1", "EUR", 10.01, "2026-11-20", "order AAA"),
+                    (12, "R2", "EUR", 10.02, "2026-11-20", "order BBB"))
+    assert statuses(run(pays, recs)) == {"payment:1": "matched", "payment:2": "amount_mismatch"}
+    assert statuses(run(pays, recs, tolerances=fin.Tolerances(amount=0.0))) == {
+        "payment:1": "amount_mismatch", "payment:2": "amount_mismatch"}
+    assert statuses(run(pays, recs, tolerances=fin.Tolerances(amount=0.05))) == {
+        "payment:1": "matched", "payment:2": "matched"}
+
+
+def test_timing_window_beyond_it_the_sides_are_missing() -> None:
+    pays = payments((1, "AAA", "EUR", 10.0, "2026-11-20 10:00:00"))
+    recs = receipts((11, "R1", "EUR", 10.0, "2026-11-23", "order AAA"))
+    assert statuses(run(pays, recs, tolerances=fin.Tolerances(timing_days=3))) == {"payment:1": "timing_difference"}
+    assert statuses(run(pays, recs, tolerances=fin.Tolerances(timing_days=2))) == {"payment:1": "missing_in_oracle"}
+    later = run(pays, recs, days=(date(2026, 11, 23),), tolerances=fin.Tolerances(timing_days=2))
+    assert statuses(later) == {"receipt:11": "missing_in_shop"}
+
+
+def test_currencies_never_pair_across() -> None:
+    items = run(payments((1, "AAA", "EUR", 10.0, "2026-11-20 10:00:00"), (2, "BBB", "GBP", 8.0, "2026-11-20 10:00:00")),
+                receipts((11, "R1", "USD", 10.0, "2026-11-20", "order AAA"),
+                         (12, "R2", "GBP", 8.0, "2026-11-20", "order BBB")))
+    assert statuses(items) == {"payment:1": "missing_in_oracle", "receipt:11": "missing_in_shop",
+                               "payment:2": "matched"}
+    summary = fin.summarize(items).set_index(["currency", "status"])["count"].to_dict()
+    assert summary == {("EUR", "missing_in_oracle"): 1, ("GBP", "matched"): 1, ("USD", "missing_in_shop"): 1}
+
+
+def test_split_payments_pair_in_time_order_and_a_duplicate_receipt_is_missing_in_shop() -> None:
+    items = run(payments((1, "AAA", "EUR", 30.0, "2026-11-20 09:00:00"), (2, "AAA", "EUR", 70.0, "2026-11-20 17:00:00"),
+                         (2, "AAA", "EUR", 70.0, "2026-11-20 17:00:00")),  # the same payment read twice
+                receipts((21, "R1", "EUR", 30.0, "2026-11-20", "order AAA"),
+                         (22, "R2", "EUR", 70.0, "2026-11-20", "order AAA"),
+                         (23, "R3", "EUR", 70.0, "2026-11-20", "order AAA")))
+    assert statuses(items) == {"payment:1": "matched", "payment:2": "matched", "receipt:23": "missing_in_shop"}
+
+
+def test_the_shops_time_zone_decides_the_day() -> None:
+    # 23:30 UTC on the 19th is 00:30 on the 20th in Paris: the receipt dated the 20th is its match, on the 20th.
+    pays = payments((1, "AAA", "EUR", 10.0, "2026-11-19 23:30:00"))
+    recs = receipts((11, "R1", "EUR", 10.0, "2026-11-20", "order AAA"))
+    assert statuses(run(pays, recs)) == {"payment:1": "matched"}
+    assert run(pays, recs, days=(date(2026, 11, 19),)).empty
+    utc = fin.reconcile(fin.payment_side(pays, "UTC"), fin.receipt_side(recs, NO_INVOICES), days=[DAY])
+    assert statuses(utc) == {"receipt:11": "timing_difference"}
+
+
+def test_receipt_names_its_invoice_and_the_invoice_the_order() -> None:
+    invoices = pd.DataFrame({"transaction_number": ["110023"], "purchase_order": ["AAA"]})
+    items = run(payments((1, "AAA", "EUR", 10.0, "2026-11-20 10:00:00")),
+                receipts((11, "RCPT-11", "EUR", 10.0, "2026-11-20", "Payment of invoice 110023")), invoices=invoices)
+    assert statuses(items) == {"payment:1": "matched"}
+
+
+def test_refunds_against_credit_memos_with_oracle_signs() -> None:
+    slips = pd.DataFrame({"id_order_slip": [1, 2], "id_order": [7, 8], "amount": [12.5, 4.0],
+                          "date_add": ["2026-11-20 08:00:00", "2026-11-20 09:00:00"]})
+    orders = pd.DataFrame({"id_order": [7, 8], "reference": ["AAA", "BBB"], "currency_iso": ["EUR", "EUR"]})
+    memos = pd.DataFrame({"customer_trx_id": [501, 502, 503], "transaction_number": ["CM1", "CM2", "X"],
+                          "transaction_type": ["Credit Memo", "Credit Memo", "Invoice"], "currency": ["EUR"] * 3,
+                          "entered_amount": [-12.5, -6.0, 99.0], "purchase_order": ["AAA", "BBB", "AAA"],
+                          "transaction_date": ["2026-11-20"] * 3})
+    items = fin.reconcile(fin.refund_side(slips, orders, TZ), fin.credit_memo_side(memos), days=[DAY])
+    assert statuses(items) == {"refund:1": "matched", "refund:2": "amount_mismatch"}
+    row = items.set_index("item_key").loc["refund:2"]
+    assert (row["kind"], row["difference"], row["id_order"]) == ("refund", 2.0, 8)
+
+
+def test_bad_records_are_split_out_with_the_reason() -> None:
+    frame = payments((1, "AAA", "EUR", "10.00", "2026-11-20 10:00:00"), (2, None, "EUR", 5, "2026-11-20 10:00:00"),
+                     (3, "CCC", "EUR", "ten", "2026-11-20 10:00:00"), (4, "DDD", "EUR", 5, None),
+                     (1, "AAA", "EUR", "10.00", "2026-11-20 10:00:00"))
+    good, bad = fin.split_invalid(frame, key="id_order_payment", required=("order_reference", "currency_iso"),
+                                  amount="amount", date_column="date_add")
+    assert good["id_order_payment"].tolist() == [1]
+    assert dict(zip(bad["id_order_payment"], bad["problem"], strict=True)) == {
+        2: "no order_reference", 3: "amount is not a number", 4: "no date_add"}
+
+
+def test_business_days_of_data_intervals() -> None:
+    assert fin.business_days(datetime(2026, 11, 20), datetime(2026, 11, 21)) == [DAY]
+    assert fin.business_days(datetime(2026, 11, 20), datetime(2026, 11, 23)) == [
+        DAY, date(2026, 11, 21), date(2026, 11, 22)]
+    assert fin.business_days(datetime(2026, 11, 20, 6), datetime(2026, 11, 20, 7)) == [DAY]
+    with pytest.raises(ValueError, match="before its start"):
+        fin.business_days(datetime(2026, 11, 21), datetime(2026, 11, 20))
+
+
+def test_unexplained_breaks_leave_timing_out() -> None:
+    items = run(payments((1, "AAA", "EUR", 20.0, "2026-11-20 10:00:00"), (2, "BBB", "EUR", 40.0, "2026-11-20 10:00:00"),
+                         (3, "CCC", "EUR", 7.0, "2026-11-20 10:00:00")),
+                receipts((11, "R1", "EUR", 15.0, "2026-11-20", "order AAA"),
+                         (12, "R2", "EUR", 40.0, "2026-11-21", "order BBB")))
+    assert fin.unexplained(items) == (2, 12.0)  # |−5| mismatch + 7 missing; the timing difference is explained
+
+
+def test_config_errors_name_the_key(tmp_path) -> None:
+    from prestaoracle.flows.finance_recon import FinanceConfigError, load_config
+
+    default = load_config(environ={})
+    assert (default.amount_tolerance, default.timing_days, default.max_breaks) == (0.01, 3, 0)
+    bad = tmp_path / "f.yaml"
+    bad.write_text("timing_days: soon\n")
+    with pytest.raises(FinanceConfigError, match="timing_days"):
+        load_config(bad)
+    bad.write_text("ledger_timezone: Mars/Olympus\n")
+    with pytest.raises(FinanceConfigError, match="ledger_timezone"):
+        load_config(bad)
+    good = tmp_path / "g.yaml"
+    good.write_text("alert: {max_breaks: 4, recipients: 'a@x.test; b@x.test'}\n")
+    assert load_config(environ={"PRESTAORACLE_FINANCE_CONFIG": str(good)}).recipients == ("a@x.test", "b@x.test")
+
+
+def test_csv_report_quotes_and_is_a_pure_function_of_the_items() -> None:
+    from prestaoracle.flows import finance_recon as flow
+
+    items = run(payments((1, "AAA", "EUR", 10.0, "2026-11-20 10:00:00")),
+                receipts((15, 'R"5', "EUR", 50.0, "2026-11-20", "Customer remittance of order EEE")))
+    view = flow._view(DAY, items)
+    csv_text = flow._env().get_template("report.csv.j2").render(**view)
+    lines = csv_text.splitlines()
+    assert lines[0] == ",".join(fin.ITEM_COLUMNS)
+    assert len(lines) == 3 and '"R""5"' in lines[2]
+    import csv
+    import io
+
+    parsed = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [(r["item_key"], r["status"], r["oracle_amount"]) for r in parsed] == [
+        ("payment:1", "missing_in_oracle", ""), ("receipt:15", "missing_in_shop", "50.00")]
+    html = flow._env().get_template("report.html.j2").render(**view)
+    assert html == flow._env().get_template("report.html.j2").render(**flow._view(DAY, items.copy()))
+    assert "missing_in_shop" in html and "R&#34;5" in html
