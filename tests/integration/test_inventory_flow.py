@@ -1,0 +1,178 @@
+"""The inventory flow end to end over one seeded sandbox pair: Oracle's on-hand reaches the shop, and nothing else.
+
+Expectations come from the systems, never from the product: the on-hand differences the pod was seeded with
+(``GET /sandbox/differences``), the shop's own store (its ``ps_stock_availables`` table) before and after, and the
+PATCH/PUT requests that reached the shop (counted on the wire). The pod's clock is never moved: shipping orders would
+change on-hand after the differences were planted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from conftest import free_port
+from support.order_to_cash import Systems, apply_env, fast_retries, ledger, product_env, rows, sandbox_args
+from support.sandbox import run_sandbox
+
+pytestmark = [
+    pytest.mark.xdist_group("inventory_flow"),
+    pytest.mark.filterwarnings("ignore:Dialect sqlite\\+pysqlite does \\*not\\* support Decimal"),
+]
+
+SEED, ORDERS = 23, 40
+WRITES = ("PUT", "PATCH", "POST", "DELETE")
+
+
+def shop_stock(systems: Systems) -> dict[int, tuple[str, int]]:
+    """Every stock row of the shop's store: id_stock_available -> (SKU, quantity); the SKU is the combination's
+    reference, or the product's on its product-level row."""
+    return {i: (sku, qty) for i, (sku, qty, _product, _parent) in _stock_rows(systems).items()}
+
+
+def _stock_rows(systems: Systems) -> dict[int, tuple[str, int, int, bool]]:
+    """id_stock_available -> (SKU, quantity, id_product, whether it is the product row of a product with
+    combinations)."""
+    found = rows(systems.shop_db, """
+        SELECT s.id, s.quantity, s.id_product, s.id_product_attribute,
+               CASE WHEN s.id_product_attribute > 0 THEN c.reference ELSE p.reference END AS sku,
+               (SELECT count(*) FROM ps_combinations k WHERE k.id_product = s.id_product) AS combinations
+        FROM ps_stock_availables s
+        LEFT JOIN ps_products p ON p.id = s.id_product
+        LEFT JOIN ps_combinations c ON c.id = s.id_product_attribute""")
+    return {int(r.id): (str(r.sku or ""), int(r.quantity), int(r.id_product),
+                        int(r.id_product_attribute) == 0 and int(r.combinations) > 0) for r in found}
+
+
+def parent_skus(systems: Systems) -> set[str]:
+    """References of products that have combinations (their own stock row is the sum PrestaShop keeps)."""
+    return {str(r.reference) for r in rows(systems.shop_db, """
+        SELECT DISTINCT p.reference FROM ps_products p JOIN ps_combinations c ON c.id_product = p.id""")}
+
+
+@dataclass
+class World:
+    systems: Systems
+    staging_url: str
+    differences: dict[str, Any]
+    before: dict[int, tuple[str, int]]
+    after_dry: dict[int, tuple[str, int]]
+    after_first: dict[int, tuple[str, int]]
+    after_second: dict[int, tuple[str, int]]
+    runs: dict[str, dict[str, Any]]
+    writes: dict[str, Counter[str]] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    workdir = tmp_path_factory.mktemp("inventory")
+    data_dir = workdir / "data"
+    data_dir.mkdir()
+    pod_port = free_port()
+    staging_url = f"sqlite:///{workdir / 'staging.db'}"
+    with contextlib.ExitStack() as stack:
+        shop = stack.enter_context(run_sandbox(*sandbox_args(
+            orders=ORDERS, seed=SEED, faults="none", data_dir=data_dir, shop_port=free_port(), pod_port=pod_port,
+            days=5)))
+        systems = Systems(shop, f"http://127.0.0.1:{pod_port}", data_dir)
+        mp = stack.enter_context(pytest.MonkeyPatch.context())
+        apply_env(mp, product_env(systems, staging_url=staging_url, workdir=workdir, target="fusion"))
+        mp.delenv("PRESTAORACLE_INVENTORY_CONFIG", raising=False)
+        fast_retries(mp)
+        differences = requests.get(f"{systems.pod}/sandbox/differences", timeout=30).json()
+
+        writes: dict[str, Counter[str]] = {}
+        current: list[Counter[str]] = []
+        send = requests.Session.send
+
+        def counting(session: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+            if current and request.method in WRITES and request.url and request.url.startswith(shop):
+                current[-1][request.method] += 1
+            return send(session, request, **kwargs)
+
+        mp.setattr(requests.Session, "send", counting)
+
+        from prestaoracle.flows.inventory import run_inventory
+
+        runs: dict[str, dict[str, Any]] = {}
+
+        def run(run_id: str, **kwargs: Any) -> dict[str, tuple[str, int]]:
+            current.append(Counter())
+            runs[run_id] = run_inventory(run_id=run_id, **kwargs)
+            writes[run_id] = current.pop()
+            return shop_stock(systems)
+
+        before = shop_stock(systems)
+        after_dry = run("inventory-dry", mode="full", dry_run=True)
+        # what the dry run staged is still what the shop holds: compare it again without staging
+        after_first = run("inventory-1", mode="full", stage=False)
+        after_second = run("inventory-2", mode="full")
+        yield World(systems, staging_url, differences, before, after_dry, after_first, after_second, runs, writes)
+
+
+def report_rows(summary: dict[str, Any]) -> list[dict[str, str]]:
+    with Path(summary["report_csv"]).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_planted_onhand_difference_is_written_and_nothing_else(world: World) -> None:
+    planted = {d["sku"]: (d["shop"], d["oracle"]) for d in world.differences["onhand"]}
+    assert planted, "the pod planted no on-hand difference: nothing would be proven"
+    by_sku = {sku: (stock_id, qty) for stock_id, (sku, qty) in world.before.items() if sku}
+    assert {sku: by_sku[sku][1] for sku in planted} == {sku: shop for sku, (shop, _) in planted.items()}
+    expected = {stock_id: (sku, planted[sku][1] if sku in planted else qty)
+                for stock_id, (sku, qty) in world.before.items()}
+    # PrestaShop keeps the product row of a product with combinations at the sum of its combinations
+    structure = _stock_rows(world.systems)
+    sums = Counter()
+    for stock_id, (_sku, _qty, product, parent) in structure.items():
+        if not parent:
+            sums[product] += expected[stock_id][1]
+    expected.update({stock_id: (sku, sums[product]) for stock_id, (sku, _qty, product, parent) in structure.items()
+                     if parent})
+    assert world.after_first == expected
+    assert world.writes["inventory-1"] == Counter({"PATCH": len(planted)})
+
+
+def test_the_ledger_holds_each_write_with_the_quantity_written(world: World) -> None:
+    planted = {d["sku"]: d["oracle"] for d in world.differences["onhand"]}
+    stock_of = {sku: stock_id for stock_id, (sku, _) in world.before.items() if sku}
+    assert ledger(world.staging_url, "prestashop_stock") == {
+        str(stock_of[sku]): ("updated", str(stock_of[sku]), str(qty)) for sku, qty in planted.items()}
+
+
+def test_a_second_run_writes_nothing(world: World) -> None:
+    assert world.writes["inventory-2"] == Counter()
+    assert world.after_second == world.after_first
+    assert world.runs["inventory-2"]["counts"]["write"] == 0
+
+
+def test_a_dry_run_writes_nothing_and_reports_what_it_would_write(world: World) -> None:
+    assert world.writes["inventory-dry"] == Counter()
+    assert world.after_dry == world.before
+    would = {r["sku"]: int(r["new_qty"]) for r in report_rows(world.runs["inventory-dry"]) if r["section"] == "write"}
+    assert would == {d["sku"]: d["oracle"] for d in world.differences["onhand"]}
+    assert {r["outcome"] for r in report_rows(world.runs["inventory-dry"]) if r["section"] == "write"} == {"dry_run"}
+
+
+def test_the_report_lists_changes_and_skus_on_one_side_only(world: World) -> None:
+    report = report_rows(world.runs["inventory-1"])
+    changed = {r["sku"]: (int(r["shop_qty"]), int(r["new_qty"]), r["outcome"], r["orgs"])
+               for r in report if r["section"] == "write"}
+    assert changed == {d["sku"]: (d["shop"], d["oracle"], "updated", "M1") for d in world.differences["onhand"]}
+    parents = parent_skus(world.systems)
+    # a shop SKU Oracle has no item for is reported, not written (a product-level row of a product with
+    # combinations is skipped for that reason first)
+    assert {r["sku"] for r in report if r["section"] == "shop_only"} == \
+        set(world.differences["missing_skus"]) - parents
+    assert not [r for r in report if r["section"] == "oracle_only"]
+    skipped = {r["sku"]: r["reason"] for r in report if r["section"] == "skipped"}
+    assert skipped == dict.fromkeys(parents, "combination_parent")
+    assert Path(world.runs["inventory-1"]["report_html"]).read_text(encoding="utf-8").count("<tr>") > len(changed)
