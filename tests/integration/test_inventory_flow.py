@@ -13,6 +13,7 @@ import csv
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,137 @@ def test_the_report_lists_changes_and_skus_on_one_side_only(world: World) -> Non
     skipped = {r["sku"]: r["reason"] for r in report if r["section"] == "skipped"}
     assert skipped == dict.fromkeys(parents, "combination_parent")
     assert Path(world.runs["inventory-1"]["report_html"]).read_text(encoding="utf-8").count("<tr>") > len(changed)
+
+
+# ------------------------------------------------------------------------------------------- writes, without a shop
+
+
+class FakeShop:
+    """Stands in for ``PrestaShopWriter`` over a dict of stock rows: converges like the real one (no write when the
+    row already holds the quantity), refuses or fails on demand, and counts the writes it takes."""
+
+    def __init__(self, quantities: dict[int, int]) -> None:
+        self.quantities = dict(quantities)
+        self.calls: list[int] = []
+        self.writes: list[tuple[int, int]] = []
+        self.refuse: set[int] = set()
+        self.fail_at_call: int | None = None
+
+    def writer(self, _client: Any) -> FakeShop:
+        return self
+
+    def set_stock(self, stock_id: int, quantity: int, *, use_patch: bool = True) -> bool:
+        from prestaoracle.prestashop.errors import ApiError, AuthError, RequestError
+
+        self.calls.append(stock_id)
+        if self.fail_at_call is not None and len(self.calls) == self.fail_at_call:
+            raise AuthError("401 Unauthorized: the webservice key was disabled", status=401)
+        if stock_id in self.refuse:
+            raise RequestError("400 Bad Request: quantity refused", status=400, errors=[ApiError(90, "refused")])
+        if self.quantities[stock_id] == quantity:
+            return False
+        self.quantities[stock_id] = quantity
+        self.writes.append((stock_id, quantity))
+        return True
+
+
+@pytest.fixture
+def staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, FakeShop]]:
+    """A staging database holding five stock rows at 0 and Oracle's 1..5 for them; the flow's shop is a FakeShop."""
+    import json
+
+    from prestaoracle import connections, prestashop
+    from prestaoracle.staging import connect
+    from prestaoracle.staging.schema import ora_onhand, ps_stock
+
+    url = f"sqlite:///{tmp_path / 'staging.db'}"
+    config = tmp_path / "inventory.yaml"
+    config.write_text("writes: {batch_size: 1, max_writes_per_run: 2}\ndelta: {overlap_minutes: 0}\n")
+    monkeypatch.setenv("AIRFLOW_CONN_STAGING_DEFAULT", json.dumps({"conn_type": "generic",
+                                                                   "extra": {"sqlalchemy_url": url}}))
+    monkeypatch.setenv("PRESTAORACLE_INVENTORY_CONFIG", str(config))
+    monkeypatch.setenv("PRESTAORACLE_REPORTS_DIR", str(tmp_path / "reports"))
+    staging = connect(url, upgrade=True)
+    with staging.engine.begin() as conn:
+        conn.execute(ps_stock.insert(), [
+            {"id_stock_available": i, "id_product": i, "id_product_attribute": 0, "id_shop": 1, "sku": sku,
+             "quantity": 0, "depends_on_stock": False, "out_of_stock": 2, "dq_status": "passed"}
+            for i, sku in enumerate("ABCDE", start=1)])
+        conn.execute(ora_onhand.insert(), [
+            {"org": "M1", "sku": sku, "quantity": i, "last_update": datetime(2026, 11, 1, 8), "dq_status": "passed"}
+            for i, sku in enumerate("ABCDE", start=1)])
+    shop = FakeShop(dict.fromkeys(range(1, 6), 0))
+
+    @contextlib.contextmanager
+    def client() -> Iterator[None]:
+        yield None
+
+    monkeypatch.setattr(connections, "prestashop_client", client)
+    monkeypatch.setattr(prestashop, "PrestaShopWriter", shop.writer)
+    yield staging, shop
+    staging.dispose()
+
+
+def _restage(staging: Any, shop: FakeShop) -> None:
+    """What the next run's staging would read from the shop."""
+    from prestaoracle.staging.schema import ps_stock
+
+    with staging.engine.begin() as conn:
+        for stock_id, qty in shop.quantities.items():
+            conn.execute(ps_stock.update().where(ps_stock.c.id_stock_available == stock_id).values(quantity=qty))
+
+
+def test_writes_are_bounded_batched_resumed_and_retried(staged: tuple[Any, FakeShop]) -> None:
+    import sqlalchemy as sa
+
+    from prestaoracle.flows.inventory import run_inventory, write_step
+    from prestaoracle.prestashop.errors import AuthError
+    from prestaoracle.staging.schema import dead_letters, ora_onhand, watermarks
+
+    staging, shop = staged
+
+    def ledger_now() -> dict[str, tuple[str, str | None]]:
+        return {k: (outcome, ref) for k, (outcome, _id, ref) in ledger(str(staging.engine.url), "prestashop_stock")
+                .items()}
+
+    def watermark() -> str | None:
+        with staging.engine.connect() as conn:
+            return conn.execute(sa.select(watermarks.c.value).where(watermarks.c.source == "inventory")).scalar()
+
+    # the key is disabled after the first write: the first batch is in the ledger, the task fails
+    shop.fail_at_call = 2
+    with pytest.raises(AuthError):
+        run_inventory(run_id="r1", mode="full", stage=False)
+    assert shop.writes == [(1, 1)] and ledger_now() == {"1": ("updated", "1")}
+    # the task is retried (same run, staging not re-read): row 1 is not touched again; two writes per run at most
+    shop.fail_at_call, shop.calls = None, []
+    summary = run_inventory(run_id="r1", mode="full", stage=False)
+    assert shop.calls == [2, 3] and summary["counts"]["outcome_deferred"] == 2
+    assert watermark() is None, "rows were left for later: the watermark must not move"
+    # the next run (delta, no watermark yet: everything) writes the rest and moves the watermark
+    _restage(staging, shop)
+    run_inventory(run_id="r2", mode="delta", stage=False)
+    assert shop.writes == [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)] and watermark() == "2026-11-01 08:00:00"
+    # Oracle changes C and D; the shop refuses D: a dead letter, a failed ledger row
+    _restage(staging, shop)
+    with staging.engine.begin() as conn:
+        conn.execute(ora_onhand.update().where(ora_onhand.c.sku.in_(["C", "D"]))
+                     .values(quantity=30, last_update=datetime(2026, 11, 1, 9)))
+    shop.refuse, shop.calls = {4}, []
+    write_step(run_id="r3", mode="delta")
+    assert shop.calls == [3, 4] and ledger_now()["4"][0] == "failed" and shop.quantities[3] == 30
+    with staging.engine.connect() as conn:
+        letters = [tuple(r) for r in conn.execute(sa.select(
+            dead_letters.c.record_key, dead_letters.c.reason_class, dead_letters.c.status))]
+    assert letters == [("4", "invalid_data", "open")]
+    # nothing changed in Oracle since, but row 4's last write failed: the hourly run retries it
+    _restage(staging, shop)
+    shop.refuse, shop.calls = set(), []
+    run_inventory(run_id="r4", mode="delta", stage=False)
+    assert shop.calls == [4] and shop.quantities[4] == 30 and ledger_now()["4"] == ("updated", "30")
+    with staging.engine.connect() as conn:
+        assert conn.execute(sa.select(dead_letters.c.status)).scalar() == "resolved"
+    # and a delta run with nothing changed and nothing failed writes nothing
+    _restage(staging, shop)
+    shop.calls = []
+    assert run_inventory(run_id="r5", mode="delta", stage=False)["counts"]["write"] == 0 and shop.calls == []

@@ -26,6 +26,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -150,11 +151,19 @@ def _check_mode(mode: str) -> str:
 # ------------------------------------------------------------------------------------------------ staging
 
 
+_SHARED: ContextVar[Any] = ContextVar("inventory_staging", default=None)
+"""The staging database :func:`run_inventory` opened once for all its steps (a DAG task opens its own)."""
+
+
 @contextmanager
 def _staging() -> Iterator[Any]:
     from prestaoracle import connections
     from prestaoracle.staging import connect
 
+    shared = _SHARED.get()
+    if shared is not None:
+        yield shared
+        return
     staging = connect(connections.staging_url(), upgrade=True)
     try:
         yield staging
@@ -474,7 +483,12 @@ def run_inventory(*, run_id: str, start: datetime | None = None, end: datetime |
             validated = stage_plan(plan, start=start, end=end, run_id=run_id)
             staged[plan.source] = {v["entity"]: {"passed": v["passed"], "quarantined": v["quarantined"]}
                                    for v in validated}
-    reconciled = reconcile_step(run_id=run_id, mode=mode)
-    written = write_step(run_id=run_id, mode=mode, dry_run=dry_run, since=reconciled["since"])
-    return report_step(run_id=run_id, mode=mode, dry_run=dry_run, since=reconciled["since"],
-                       steps={"staged": staged, "reconcile": reconciled, "write": written})
+    with _staging() as staging:
+        token = _SHARED.set(staging)
+        try:
+            reconciled = reconcile_step(run_id=run_id, mode=mode)
+            written = write_step(run_id=run_id, mode=mode, dry_run=dry_run, since=reconciled["since"])
+            return report_step(run_id=run_id, mode=mode, dry_run=dry_run, since=reconciled["since"],
+                               steps={"staged": staged, "reconcile": reconciled, "write": written})
+        finally:
+            _SHARED.reset(token)
