@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from prestaoracle.flows.orders.config import ConfigError
 from prestaoracle.plans import PRICES_ORACLE, PRICES_SHOP
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,10 @@ TEMPLATES = Path(__file__).with_name("prices_templates")
 REPORT_ROWS = 500  # rows per section the HTML shows; the CSV has them all
 
 
-class PricesConfigError(ValueError):
-    """The prices configuration is wrong; the message names the key and what to write."""
+class PricesConfigError(ConfigError):
+    """The prices configuration is wrong (or names no usable price list); the message says what to write.
+
+    A kind of the order flow's ``ConfigError``, so ``python -m prestaoracle run prices`` exits 2 on it."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ def reconcile_step(*, run_id: str, now: datetime | None = None, approve: Sequenc
 
     from prestaoracle import settings
     from prestaoracle.mapping import MappingContext
-    from prestaoracle.reconcile.prices import PriceRules, reconcile_prices, select_prices, shop_items
+    from prestaoracle.reconcile.prices import PriceListError, PriceRules, reconcile_prices, select_prices, shop_items
     from prestaoracle.staging.metrics import timed_step
     from prestaoracle.staging.schema import ora_prices, ps_combinations, ps_products, xref
 
@@ -164,7 +167,10 @@ def reconcile_step(*, run_id: str, now: datetime | None = None, approve: Sequenc
         rates = {c: float(r) for c in others if (r := context.rates.rate(c, currency, at.date())) is not None}
         rules = PriceRules(currency=currency, price_list=config.price_list, tolerance=config.tolerance,
                            max_change_pct=limit, approve=frozenset(approved), rates=rates)
-        chosen, price_list, list_currency = select_prices(prices, rules=rules, now=at)
+        try:
+            chosen, price_list, list_currency = select_prices(prices, rules=rules, now=at)
+        except PriceListError as exc:
+            raise PricesConfigError(str(exc)) from None
         result = reconcile_prices(shop_items(products, combinations, bindings), chosen, rules=rules,
                                   price_list=price_list, currency=list_currency)
         gaps = pd.concat([
