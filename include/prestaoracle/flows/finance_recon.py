@@ -135,11 +135,11 @@ def _ledger_zone(config: FinanceConfig) -> str:
 
 
 @contextmanager
-def _staging() -> Iterator[Any]:
+def _staging(*, upgrade: bool = True) -> Iterator[Any]:
     from prestaoracle import connections
     from prestaoracle.staging import connect
 
-    staging = connect(connections.staging_url(), upgrade=True)
+    staging = connect(connections.staging_url(), upgrade=upgrade)
     try:
         yield staging
     finally:
@@ -400,7 +400,8 @@ def report_step(*, run_id: str, start: datetime | str, end: datetime | str) -> d
     days = _days(start, end)
     env = _env()
     written: list[str] = []
-    with _staging() as staging, metrics.timed_step(staging.engine, run_id, FLOW, "report") as m:
+    # Only reads what reconcile_step wrote, after it brought the schema up to date.
+    with _staging(upgrade=False) as staging, metrics.timed_step(staging.engine, run_id, FLOW, "report") as m:
         with staging.engine.connect() as conn:
             items = _items(conn, days)
         for day in days:
@@ -437,7 +438,7 @@ def alert_step(*, run_id: str, start: datetime | str, end: datetime | str, max_b
     days = _days(start, end)
     result: dict[str, Any] = {"flow": FLOW, "step": "alert", "days": [d.isoformat() for d in days], "sent": False,
                               "max_breaks": limit, "max_break_amount": limit_amount}
-    with _staging() as staging, metrics.timed_step(staging.engine, run_id, FLOW, "alert") as m:
+    with _staging(upgrade=False) as staging, metrics.timed_step(staging.engine, run_id, FLOW, "alert") as m:
         with staging.engine.connect() as conn:
             items = _items(conn, days)
         breaks, amount = unexplained(items) if len(items) else (0, 0.0)

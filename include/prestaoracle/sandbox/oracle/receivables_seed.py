@@ -20,7 +20,8 @@ pod's clock so the default sandbox period holds them):
 * ``refund_without_memo``     the refund has no credit memo                   → refund item ``missing_in_oracle``
 * ``credit_memo_amount_off``  the credit memo's amount differs                → refund item ``amount_mismatch``
 
-``local_midnight`` names payments made between local midnight and 02:00: still on the previous day in UTC, their
+``local_midnight`` names payments made in the hour after local midnight: still on the previous day in UTC in any
+time zone east of Greenwich (the sandbox's default shop zone is Europe/Paris), their
 receipts carry the local date, so they are ``matched`` only by a reconciliation that uses the shop's time zone.
 Deterministic: one ``random.Random`` stream named "receivables".
 """
@@ -95,7 +96,7 @@ def seed_receivables(seed: int, shop: dict[str, list[dict]], now: datetime,
     simple = sorted(ref for ref, ps in payments.items()
                     if len(ps) == 1 and ref not in slips and first <= ps[0][0].date() <= last)
     evening = [ref for ref in simple if payments[ref][0][0].hour >= 21]
-    early = [ref for ref in simple if payments[ref][0][0].hour < 2]
+    early = [ref for ref in simple if payments[ref][0][0].hour == 0]
     refunded = sorted(ref for ref, ss in slips.items() if len(ss) == 1 and first <= ss[0][0].date() <= last)
     planted: dict[str, str] = {}
     if evening:
