@@ -311,3 +311,37 @@ def test_writes_are_bounded_batched_resumed_and_retried(staged: tuple[Any, FakeS
     _restage(staging, shop)
     shop.calls = []
     assert run_inventory(run_id="r5", mode="delta", stage=False)["counts"]["write"] == 0 and shop.calls == []
+
+
+def test_an_unusable_oracle_quantity_is_a_dead_letter_until_oracle_fixes_it(
+        staged: tuple[Any, FakeShop], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy as sa
+
+    from prestaoracle.flows.inventory import run_inventory
+    from prestaoracle.staging.schema import dead_letters, ora_onhand
+
+    staging, shop = staged
+    config = tmp_path / "unbounded.yaml"
+    config.write_text("delta: {overlap_minutes: 0}\n")
+    monkeypatch.setenv("PRESTAORACLE_INVENTORY_CONFIG", str(config))
+
+    def oracle_says(available: float | None, hour: int) -> None:
+        with staging.engine.begin() as conn:
+            conn.execute(ora_onhand.update().where(ora_onhand.c.sku == "E").values(
+                available=available, last_update=datetime(2026, 11, 1, hour)))
+
+    def letters() -> list[tuple[str, str, str, str]]:
+        with staging.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.select(
+                dead_letters.c.entity, dead_letters.c.record_key, dead_letters.c.reason_class, dead_letters.c.status))]
+
+    oracle_says(-2.0, 9)
+    summary = run_inventory(run_id="r1", mode="full", stage=False)
+    assert 5 not in shop.calls and summary["counts"]["skipped_invalid_oracle_quantity"] == 1
+    assert letters() == [("onhand", "E", "invalid_data", "open")]
+    oracle_says(None, 10)  # available unknown again: on hand (5) counts
+    _restage(staging, shop)
+    shop.calls = []
+    run_inventory(run_id="r2", mode="delta", stage=False)
+    assert shop.calls == [5] and shop.quantities[5] == 5
+    assert letters() == [("onhand", "E", "invalid_data", "resolved")]

@@ -235,8 +235,11 @@ def reconcile_step(*, run_id: str, mode: str = "delta") -> dict[str, Any]:
     """Compare the staged stock with Oracle; dead-letter Oracle quantities that cannot be used (``invalid_data``).
 
     Returns the counts and ``since``, the watermark this run compares from: pass it to the later steps."""
+    import sqlalchemy as sa
+
     from prestaoracle.staging import dead_letters
     from prestaoracle.staging.metrics import timed_step
+    from prestaoracle.staging.schema import dead_letters as dead_letter_rows
 
     _check_mode(mode)
     config = load_config()
@@ -245,7 +248,15 @@ def reconcile_step(*, run_id: str, mode: str = "delta") -> dict[str, Any]:
             plan = _plan(conn, config, mode, FROM_WATERMARK, run_id)
         result = plan.result
         invalid = result.invalid
+        usable = set(result.rows.loc[result.rows["new_qty"].notna(), "item"]) | set(result.oracle_only["item"])
         with staging.engine.begin() as conn:
+            t = dead_letter_rows
+            fixed = [k for k in conn.execute(sa.select(t.c.record_key).where(
+                t.c.source == SOURCE, t.c.entity == "onhand", t.c.stage == STAGE,
+                t.c.status.in_(("open", "replayed")))).scalars() if k in usable]
+            for sku in fixed:  # Oracle's quantity is usable again
+                dead_letters.resolve_record(conn, source=SOURCE, entity="onhand", record_key=sku,
+                                            note=f"usable again in run {run_id}")
             for sku, rows in invalid.groupby("sku", sort=True):
                 payload = json.loads(rows.to_json(orient="records", date_format="iso"))
                 dead_letters.quarantine(
@@ -296,6 +307,7 @@ def write_step(*, run_id: str, mode: str = "delta", dry_run: bool = False,
                since: str | None = FROM_WATERMARK) -> dict[str, Any]:
     """Write the changed quantities (at most ``max_writes_per_run``), the ledger committed per batch; move the
     watermark when nothing was left for later. ``dry_run`` writes nothing anywhere."""
+    import pandas as pd
     from more_itertools import batched
 
     from prestaoracle import connections
@@ -316,14 +328,14 @@ def write_step(*, run_id: str, mode: str = "delta", dry_run: bool = False,
             plan = _plan(conn, config, mode, since, run_id)
             changes = plan.result.changes
             t = sync_ledger
-            landed = {(int(k), ref) for k, ref in conn.execute(
-                t.select().with_only_columns(t.c.record_key, t.c.target_ref).where(
-                    t.c.target == TARGET, t.c.run_id == run_id, t.c.outcome.in_(LEDGER_DONE)))}
+            landed = pd.read_sql(t.select().with_only_columns(t.c.record_key, t.c.target_ref).where(
+                t.c.target == TARGET, t.c.run_id == run_id, t.c.outcome.in_(LEDGER_DONE)), conn)
         out["planned"] = len(changes)
         # rows an earlier try of this run already wrote (the task was retried): staging still shows the old value
-        keys = list(zip(changes["id_stock_available"].astype(int), changes["new_qty"].astype(int).astype(str),
-                        strict=True))
-        fresh = changes[[key not in landed for key in keys]]
+        wanted = pd.MultiIndex.from_arrays([changes["id_stock_available"].astype("int64").astype(str),
+                                            changes["new_qty"].astype("int64").astype(str)])
+        done_before = pd.MultiIndex.from_arrays([landed["record_key"].astype(str), landed["target_ref"].astype(str)])
+        fresh = changes[~wanted.isin(done_before)]
         out["landed_before"] = len(changes) - len(fresh)
         todo, deferred = fresh.iloc[:config.max_writes_per_run], fresh.iloc[config.max_writes_per_run:]
         out["deferred"] = len(deferred)
