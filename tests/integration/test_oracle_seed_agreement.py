@@ -143,7 +143,8 @@ def check_some_customers_are_accounts_with_small_differences(both: Sandboxes, di
         if not int(a["deleted"]):
             first_address.setdefault(a["id_customer"], a)
     accounts = {a["PartyId"]: a for a in both.oracle("/accounts", root=CRM, q="PartyType=PERSON")}
-    assert {party for party, _kinds in differences["customers"].values()} == set(accounts)
+    fuzzy = set(differences["probable_accounts"].values())  # customer 360's name/postcode/phone-only cases
+    assert {party for party, _kinds in differences["customers"].values()} | fuzzy == set(accounts)
     assert 0 < len(accounts) < len(customers)
     kinds_seen: set[str] = set()
     for cid, (party, kinds) in differences["customers"].items():

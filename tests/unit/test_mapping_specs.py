@@ -275,11 +275,13 @@ def test_ora_invoices_receipts_accounts() -> None:
     person = {"PartyId": 1001, "PartyNumber": "1001", "OrganizationName": None, "PartyType": "PERSON",
               "FirstName": "Zoë", "LastName": "Ångström", "EmailAddress": "zoe@example.com", "Country": "SE",
               "CustomerAccountId": 2001, "AccountNumber": "2001", "Status": "A", "SourceSystem": "PSHOP",
-              "SourceSystemReferenceValue": "42", "LastUpdateDate": "2026-11-01T00:00:00+00:00"}
+              "SourceSystemReferenceValue": "42", "LastUpdateDate": "2026-11-01T00:00:00+00:00",
+              "PostalCode": " 114 55 ", "City": "Stockholm", "PhoneNumber": "+46 8 123", "TaxRegistrationNumber": ""}
     assert map_record("ora_accounts", person, context()) == {
         "cust_account_id": 2001, "account_number": "2001", "party_id": 1001, "party_number": "1001",
         "email": "zoe@example.com", "country": "SE", "status": "A", "source_system": "PSHOP", "source_ref": "42",
-        "last_update": datetime(2026, 11, 1), "name": "Zoë Ångström"}
+        "last_update": datetime(2026, 11, 1), "name": "Zoë Ångström", "postcode": "114 55", "city": "Stockholm",
+        "phone": "+46 8 123", "vat_number": None}
 
 
 # ------------------------------------------------------------------------------------------------- outbound

@@ -40,7 +40,8 @@ TABLES = {"fusion_items", "fusion_onhand", "fusion_price_lists", "fusion_price_l
           "fusion_price_list_charges", "fusion_accounts"}
 ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+00:00$")
 DIFFERENCE_KEYS = ["missing_skus", "inactive_skus", "onhand", "prices", "customers", "customer_references",
-                   "low_credit", "inactive_accounts", "webshop_accounts", "other_accounts"]
+                   "low_credit", "inactive_accounts", "webshop_accounts", "other_accounts", "probable_accounts",
+                   "vat_accounts", "customer_matches"]
 
 
 @pytest.fixture(scope="module")
@@ -312,7 +313,8 @@ def test_individual_accounts_match_shop_customers_with_listed_differences(
     persons = person_accounts(seeded)
     listed = seeded.differences["customers"]
     refs = seeded.differences["customer_references"]
-    assert sorted(p for p, _ in listed.values()) == sorted(persons)
+    probable = seeded.differences["probable_accounts"]  # the customer 360 fuzzy cases, checked below
+    assert sorted([*(p for p, _ in listed.values()), *probable.values()]) == sorted(persons)
     registered = [c for c in shop["customers"] if not c["is_guest"]]
     assert len(listed) == round(0.4 * len(registered))
     for cid, (party_id, kinds) in listed.items():
@@ -428,3 +430,31 @@ def test_a_shop_with_defects_still_seeds_and_loads(tmp_path: Any) -> None:
     assert load(result.rows, tmp_path)["fusion_items"] > 0
     for account in result.rows["fusion_accounts"]:
         assert account["CurrencyCode"] in CURRENCIES
+
+
+def test_customer_360_cases(shop: dict[str, list[dict]], seeded: FusionSeed) -> None:
+    """Accounts only the fuzzy stage (name, postcode, phone) or the VAT number can find, and one expected decision
+    per shop customer."""
+    diff = seeded.differences
+    accounts = {a["PartyId"]: a for a in seeded.rows["fusion_accounts"]}
+    customers = {c["id"]: c for c in shop["customers"]}
+    newest: dict[int, dict] = {}
+    for a in sorted(shop["addresses"], key=lambda a: (a["date_upd"], a["id"])):
+        newest[a["id_customer"]] = a
+    assert len(diff["probable_accounts"]) >= 2
+    for cid, party in diff["probable_accounts"].items():
+        account, customer, address = accounts[party], customers[cid], newest[cid]
+        assert cid not in diff["customers"] and not customer["is_guest"] and account["SourceSystem"] is None
+        assert (account["FirstName"].lower(), account["LastName"].lower()) == (
+            customer["firstname"].lower(), customer["lastname"].lower())
+        assert account["PostalCode"] == address["postcode"] and account["EmailAddress"] != customer["email"]
+        assert "".join(filter(str.isdigit, account["PhoneNumber"])) == "".join(filter(str.isdigit, address["phone"]))
+    for cid, party in diff["vat_accounts"].items():
+        vat = accounts[party]["TaxRegistrationNumber"].replace(" ", "").upper()
+        assert vat == newest[cid]["vat_number"] and accounts[party]["EmailAddress"] != customers[cid]["email"]
+    matches = diff["customer_matches"]
+    assert set(matches) == set(customers)
+    assert {cid for cid, (_d, rule, _p) in matches.items() if rule == "probabilistic"} == set(
+        diff["probable_accounts"])
+    assert {cid: p for cid, (d, _r, p) in matches.items() if d == "review"} == diff["inactive_accounts"]
+    assert all(p is None for d, _r, p in matches.values() if d == "unmatched")

@@ -76,7 +76,17 @@ def fusion_document(seeded: FusionSeed, seed: int, clock_start: str) -> dict[str
         "other_accounts": [_party(accounts, party_id, OrganizationName=accounts[party_id]["OrganizationName"],
                                   SourceSystem=accounts[party_id]["SourceSystem"])
                            for party_id in diff["other_accounts"]],
+        "probable_accounts": [_party(accounts, party_id, id_customer=cid)
+                              for cid, party_id in sorted(diff["probable_accounts"].items())],
+        "vat_accounts": [_party(accounts, party_id, id_customer=cid,
+                                TaxRegistrationNumber=accounts[party_id]["TaxRegistrationNumber"])
+                         for cid, party_id in sorted(diff["vat_accounts"].items())],
+        "customer_matches": [{**(_party(accounts, party_id) if party_id is not None else
+                                 {"PartyId": None, "PartyNumber": None, "AccountNumber": None}),
+                              "id_customer": cid, "decision": decision, "rule": rule}
+                             for cid, (decision, rule, party_id) in sorted(diff["customer_matches"].items())],
         "order_rules": order_rules(seeded),
+        "finance": diff["finance"],
     }
 
 

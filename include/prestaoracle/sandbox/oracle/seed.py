@@ -20,6 +20,13 @@ so the output depends only on ``(shop rows, seed, now)``: never on PYTHONHASHSEE
     inactive_accounts   {id_customer: PartyId}           PERSON accounts with Status "I"
     webshop_accounts    {(country_iso, currency): PartyId}  the catch-all accounts orders are booked against
     other_accounts      list[PartyId]                    organisations from other source systems (not shop data)
+    probable_accounts   {id_customer: PartyId}           PERSON accounts with the customer's name, postcode and phone
+                                                         but no or another e-mail and no reference (fuzzy match only)
+    vat_accounts        {id_customer: PartyId}           company accounts found by the VAT number only
+    customer_matches    {id_customer: (decision, rule, PartyId | None)}  what customer 360 must decide for every
+                                                         shop customer
+    finance             dict                             seeded receivables and the reconciliation items their
+                                                         planted breaks make (``receivables_seed``)
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from prestaoracle.sandbox.oracle import contract, store
+from prestaoracle.sandbox.oracle import contract, receivables_seed, store
 
 __all__ = [
     "BUSINESS_UNITS",
@@ -78,7 +85,7 @@ WEBSHOP_CREDIT_LIMIT = 10_000_000.0
 
 TABLES: tuple[str, ...] = (
     "fusion_items", "fusion_onhand", "fusion_price_lists", "fusion_price_list_items", "fusion_price_list_charges",
-    "fusion_accounts",
+    "fusion_accounts", "fusion_invoices", "fusion_receipts",
 )
 
 _FIRST_ITEM_ID = 100001
@@ -495,6 +502,90 @@ def _accounts(seed: int, shop: dict[str, list[dict]], now: datetime, diff: dict[
             diff["low_credit"][cid] = row["PartyId"]
         if cid in inactive:
             diff["inactive_accounts"][cid] = row["PartyId"]
+    rows.extend(_matching_cases(seed, shop, now, ids, set(ids_chosen), diff))
+    return rows
+
+
+def _newest_addresses(shop: dict[str, list[dict]]) -> dict[int, dict]:
+    # The newest non-deleted address per customer, as the customer 360 flow picks it (date_upd, then id).
+    newest: dict[int, dict] = {}
+    for address in sorted(shop.get("addresses", []), key=lambda a: (str(a.get("date_upd") or ""), a["id"])):
+        if not address.get("deleted") and address.get("id_customer"):
+            newest[address["id_customer"]] = address
+    return newest
+
+
+def _matching_cases(seed: int, shop: dict[str, list[dict]], now: datetime, ids: _Ids, members: set[int],
+                    diff: dict[str, Any]) -> list[dict]:
+    """Accounts only a fuzzy or a VAT match can find, and the pair the customer 360 flow must report for every
+    shop customer (``customer_matches``). Own stream, appended after the other accounts, so the accounts above
+    keep their ids and values whatever is planted here."""
+    rng = _stream(seed, "customer-360")
+    countries = {c["id"]: str(c["iso_code"]) for c in shop.get("countries", [])}
+    newest = _newest_addresses(shop)
+    live = [c for c in sorted(shop.get("customers", []), key=lambda c: c["id"]) if not c.get("deleted")]
+    outside = [c for c in live if not c.get("is_guest") and c["id"] not in members
+               and (c.get("firstname") or "").strip() and (c.get("lastname") or "").strip()]
+    with_vat = [c for c in outside if (newest.get(c["id"]) or {}).get("vat_number")
+                and (newest.get(c["id"]) or {}).get("company")]
+    fuzzy_pool = [c for c in outside if c not in with_vat and (newest.get(c["id"]) or {}).get("postcode")
+                  and (newest.get(c["id"]) or {}).get("phone")]
+    fuzzy = rng.sample(fuzzy_pool, min(len(fuzzy_pool), max(2, round(0.05 * len(fuzzy_pool)))))
+    rows: list[dict] = []
+    diff.update(probable_accounts={}, vat_accounts={})
+    opened = now - timedelta(days=400)
+    for customer in sorted(fuzzy, key=lambda c: c["id"]):
+        address = newest[customer["id"]]
+        country = countries.get(address.get("id_country"))
+        first, last = customer["firstname"], customer["lastname"]
+        if rng.random() < 0.5:
+            first, last = first.upper(), last.upper()
+        phone = address["phone"]
+        if rng.random() < 0.5:  # keyed in digits only on the Oracle side
+            phone = "".join(ch for ch in phone if ch.isdigit())
+        work = f"{_fold(customer['firstname'])}.{_fold(customer['lastname'])}".lower().replace(" ", "")
+        email = rng.choice((None, f"{work}@work.example"))
+        row = _account(
+            ids, OrganizationName=f"{first} {last}", PartyType="PERSON", FirstName=first, LastName=last,
+            EmailAddress=email, PhoneNumber=phone, Address1=address.get("address1"), City=address.get("city"),
+            PostalCode=address.get("postcode"), Country=country,
+            CurrencyCode=COUNTRY_CURRENCY.get(country or "", "EUR"), CreditLimit=PERSON_CREDIT_LIMIT, Status="A",
+            CreationDate=_iso(opened), LastUpdateDate=_iso(_between(rng, opened, now)))
+        row.update(PrimaryContactName=row["OrganizationName"], PrimaryContactEmail=email, PrimaryContactPhone=phone)
+        rows.append(row)
+        diff["probable_accounts"][customer["id"]] = row["PartyId"]
+    for customer in with_vat:
+        address = newest[customer["id"]]
+        country = countries.get(address.get("id_country"))
+        vat = str(address["vat_number"])
+        vat = rng.choice((vat, f"{vat[:2]} {vat[2:]}", vat.lower()))  # spelled the way a clerk keyed it
+        company = str(address["company"])
+        domain = "".join(ch for ch in _fold(company).lower() if ch.isalnum()) or "company"
+        row = _account(
+            ids, OrganizationName=company, PartyType="ORGANIZATION", EmailAddress=f"accounts@{domain}.example",
+            Address1=address.get("address1"), City=address.get("city"), PostalCode=address.get("postcode"),
+            Country=country, CurrencyCode=COUNTRY_CURRENCY.get(country or "", "EUR"),
+            CreditLimit=PERSON_CREDIT_LIMIT, Status="A", TaxRegistrationNumber=vat, CreationDate=_iso(opened),
+            LastUpdateDate=_iso(_between(rng, opened, now)))
+        rows.append(row)
+        diff["vat_accounts"][customer["id"]] = row["PartyId"]
+
+    expected: dict[int, tuple[str, str, int | None]] = {}
+    for customer in live:
+        cid = customer["id"]
+        if cid in diff["inactive_accounts"]:
+            expected[cid] = ("review", "shop_reference", diff["inactive_accounts"][cid])
+        elif cid in diff["customer_references"]:
+            expected[cid] = ("matched", "shop_reference", diff["customer_references"][cid])
+        elif cid in diff["customers"]:
+            expected[cid] = ("matched", "email", diff["customers"][cid][0])
+        elif cid in diff["vat_accounts"]:
+            expected[cid] = ("matched", "vat", diff["vat_accounts"][cid])
+        elif cid in diff["probable_accounts"]:
+            expected[cid] = ("matched", "probabilistic", diff["probable_accounts"][cid])
+        else:
+            expected[cid] = ("unmatched", "none", None)
+    diff["customer_matches"] = expected
     return rows
 
 
@@ -508,8 +599,10 @@ def seed_fusion(shop_rows: dict[str, list[dict]], seed: int, now: datetime) -> F
     differences: dict[str, Any] = {}
     rows = _items(seed, shop_rows, moment, differences)
     rows["fusion_accounts"] = _accounts(seed, shop_rows, moment, differences)
+    rows.update(receivables_seed.seed_receivables(seed, shop_rows, moment, differences))
     ordered_keys = ("missing_skus", "inactive_skus", "onhand", "prices", "customers", "customer_references",
-                    "low_credit", "inactive_accounts", "webshop_accounts", "other_accounts")
+                    "low_credit", "inactive_accounts", "webshop_accounts", "other_accounts",
+                    "probable_accounts", "vat_accounts", "customer_matches", "finance")
     return FusionSeed(rows={t: _table_rows(t, rows[t]) for t in TABLES},
                       differences={k: differences[k] for k in ordered_keys})
 

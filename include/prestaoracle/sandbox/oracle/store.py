@@ -111,6 +111,8 @@ ACCOUNTS = _t(
     # The CX names of the primary address and contact, which CX clients ask for.
     *_many(S, "AddressLine1 AddressLine2 AddressLine3 Province County OwnerPartyNumber PrimaryContactPartyNumber "
               "PrimaryContactName PrimaryContactEmail PrimaryContactPhone"),
+    # [VERIFY] the tax registration of the account's party: the name Receivables uses for it (reference §1.6).
+    _c("TaxRegistrationNumber", S),
     indexes=(("PartyNumber",), ("EmailAddress",), ("LastUpdateDate",)),
 )
 
