@@ -210,7 +210,7 @@ def test_approving_a_held_sku_pushes_it_and_resolves_its_dead_letter(world: Worl
 
     letters = world.letters["prices-approve"]
     key = before.key_of(world.approved)
-    assert letters[key][:2] == ("needs_review", "resolved")
+    assert letters[key][:2] == ("needs_review", "resolved") and world.runs["prices-approve"]["resolved"] == 1
     assert world.ledgers["prices-approve"][key] == ("updated", f"{after.stored()[key]:.6f}", "prices-approve")
     # the others held three times (dry runs write nothing): one dead letter each, counted, still open
     assert {k: v[1:3] for k, v in letters.items() if k != key} == {

@@ -295,9 +295,9 @@ def push_step(reconciled: Mapping[str, Any], *, run_id: str, dry_run: bool = Fal
                 ledger.record_success(conn, LEDGER_TARGET, key, target_id=object_id, target_ref=str(value),
                                       outcome="updated" if wrote else "skipped", run_id=run_id, source=SOURCE,
                                       entity=ENTITY)
-                dead_letters.resolve_record(conn, source=SOURCE, entity=ENTITY, record_key=key,
-                                            note=f"pushed by run {run_id}" + (" (approved)" if change["approved"]
-                                                                              else ""))
+                note = f"pushed by run {run_id}" + (" (approved)" if change["approved"] else "")
+                summary["resolved"] += dead_letters.resolve_record(conn, source=SOURCE, entity=ENTITY,
+                                                                   record_key=key, note=note)
             summary["pushed" if wrote else "unchanged"] += 1
             m.written += int(wrote)
             m.skipped += int(not wrote)
