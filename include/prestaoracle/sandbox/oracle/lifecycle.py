@@ -3,8 +3,10 @@
 OPEN order, lines AWAITING_SHIPPING → lines SHIPPED (shipment lines with carrier and tracking number; lines that
 stock cannot cover are BACKORDERED and ship later, some orders ship in two parts) → AWAITING_BILLING → BILLED with a
 receivables invoice whose lines carry the order number → for most orders a standard receipt pays the invoice and
-the order CLOSES. On-hand falls by what ships; price lists change a little every day. Every change stamps
-``LastUpdateDate`` with the sandbox clock. All choices are fixed by the seed, so runs replay.
+the order CLOSES. A shop order the seeded receivables history already billed (``receivables_seed``) keeps that
+invoice: it gets the order's lines, and a receipt only for a balance still open. On-hand falls by what ships; price
+lists change a little every day. Every change stamps ``LastUpdateDate`` with the sandbox clock. All choices are
+fixed by the seed, so runs replay.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from prestaoracle.sandbox.oracle import clock, contract, store
+from prestaoracle.sandbox.oracle import clock, contract, receivables_seed, store
 from prestaoracle.sandbox.oracle.orders import STATUS_NAMES, stable_unit
 from prestaoracle.sandbox.oracle.seed import ORGANIZATION_NAMES, ORGANIZATIONS, PAYMENT_TERMS, TRANSACTION_TYPES
 
@@ -193,11 +195,15 @@ def _bill(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
     conn.execute(store.ORDER_LINES.update().where(store.ORDER_LINES.c.HeaderId == order.HeaderId,
                                                   store.ORDER_LINES.c.StatusCode == "AWAITING_BILLING").values(
         StatusCode="BILLED", Status=STATUS_NAMES["BILLED"], LastUpdateDate=stamp))
-    trx_id = store.next_ids(conn, "CustomerTransactionId")[0]
     amount = round(sum(line.OrderedQuantity * line.UnitSellingPrice for line in lines), 2)
     ship = conn.execute(sa.select(store.SHIPMENT_LINES).where(store.SHIPMENT_LINES.c.Order == order.OrderNumber)
                         .order_by(store.SHIPMENT_LINES.c.ShipmentLine.desc())).first()
     customer = _customer(conn, order)
+    history = _seeded_invoice(conn, order)
+    if history is not None:
+        _adopt(conn, order, at, lines, history, customer)
+        return
+    trx_id = store.next_ids(conn, "CustomerTransactionId")[0]
     # AR bills the customer *account* (its number), which belongs to the order's buying party.
     conn.execute(store.INVOICES.insert().values(
         CustomerTransactionId=trx_id, TransactionNumber=str(store.next_ids(conn, "TransactionNumber")[0]),
@@ -214,6 +220,41 @@ def _bill(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
         ShipDate=ship.ActualShipDate if ship else None, Carrier=ship.Carrier if ship else None,
         ShippingReference=ship.TrackingNumber if ship else None, CreatedBy=contract.RECEIVABLES_PROCESS_USER,
         LastUpdatedBy=contract.RECEIVABLES_PROCESS_USER, CreationDate=stamp, LastUpdateDate=stamp))
+    _insert_lines(conn, order, trx_id, lines)
+    pays = stable_unit(seed, order.HeaderId, "pays") < contract.PAID_RATE
+    if pays:
+        days = contract.PAY_AFTER_DAYS[0] + stable_unit(seed, order.HeaderId, "paydays") * (
+            contract.PAY_AFTER_DAYS[1] - contract.PAY_AFTER_DAYS[0])
+        _set(conn, order, at, "pay", days * 24 * 60)
+    else:
+        _set(conn, order, at, None)
+
+
+def _seeded_invoice(conn: sa.Connection, order: sa.Row) -> sa.Row | None:
+    """The invoice the seeded receivables history already holds for this shop order, if any."""
+    inv = store.INVOICES
+    return conn.execute(sa.select(inv).where(
+        inv.c.CrossReference == order.SourceTransactionNumber, inv.c.TransactionSource == receivables_seed.SOURCE,
+        inv.c.TransactionType == "Invoice").order_by(inv.c.CustomerTransactionId)).first()
+
+
+def _adopt(conn: sa.Connection, order: sa.Row, at: datetime, lines: list[sa.Row], history: sa.Row,
+           customer: sa.Row) -> None:
+    """The shop already billed and (mostly) settled this order, and the seed holds that history: AutoInvoice links
+    the order to that invoice instead of billing it a second time, which would put a second receipt for one shop
+    payment into the books and make the financial reconciliation report a break that is not one."""
+    stamp = clock.iso(at)
+    conn.execute(store.INVOICES.update().where(
+        store.INVOICES.c.CustomerTransactionId == history.CustomerTransactionId).values(
+        BillToPartyId=order.BuyingPartyId, BillToCustomerNumber=customer.AccountNumber,
+        BillToCustomerName=order.BuyingPartyName, PayingCustomerAccount=customer.AccountNumber,
+        PayingCustomerName=order.BuyingPartyName, LastUpdateDate=stamp))
+    _insert_lines(conn, order, history.CustomerTransactionId, lines)
+    # A balance left open (the seed's missing receipt) is paid by the lifecycle like any other; none: closes now.
+    _set(conn, order, at, "pay", contract.PAY_AFTER_DAYS[0] * 24 * 60 if history.InvoiceBalanceAmount > 0 else 0)
+
+
+def _insert_lines(conn: sa.Connection, order: sa.Row, trx_id: int, lines: list[sa.Row]) -> None:
     ids = store.next_ids(conn, "CustomerTransactionLineId", len(lines))
     conn.execute(store.INVOICE_LINES.insert(), [{
         "CustomerTransactionLineId": line_id, "CustomerTransactionId": trx_id, "LineNumber": n,
@@ -222,13 +263,6 @@ def _bill(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
         "SalesOrder": order.OrderNumber, "SalesOrderLine": str(line.LineNumber),
         "SalesOrderDate": order.TransactionOn or order.CreationDate,
     } for n, (line, line_id) in enumerate(zip(lines, ids, strict=True), start=1)])
-    pays = stable_unit(seed, order.HeaderId, "pays") < contract.PAID_RATE
-    if pays:
-        days = contract.PAY_AFTER_DAYS[0] + stable_unit(seed, order.HeaderId, "paydays") * (
-            contract.PAY_AFTER_DAYS[1] - contract.PAY_AFTER_DAYS[0])
-        _set(conn, order, at, "pay", days * 24 * 60)
-    else:
-        _set(conn, order, at, None)
 
 
 def _pay(conn: sa.Connection, seed: int, order: sa.Row, at: datetime) -> None:
