@@ -229,3 +229,43 @@ def test_the_alert_mails_break_days_only_when_the_threshold_is_passed(world: Wor
 def test_quarantines_nothing_from_a_clean_shop(world: World) -> None:
     assert all(s["reconcile"]["quarantined"] == 0 for s in world.first.values())
     assert {s["reconcile"]["ledger_timezone"] for s in world.first.values()} == {"Europe/Paris"}
+
+
+def test_the_lifecycle_keeps_the_seeded_invoice_of_a_shop_order(world: World) -> None:
+    """When the order flow creates a shop order the seeded history already billed, AutoInvoice must not bill it
+    again: a second invoice and receipt would be a break in tomorrow's reconciliation. Runs last: it moves the
+    pod's clock (every other test reads what the fixture computed before)."""
+    from support.oracle_pod import Pod
+    from support.order_to_cash import CLIENT_ID, SECRET
+
+    from prestaoracle.sandbox.oracle.receivables_seed import SOURCE
+
+    pod = Pod(world.systems.pod, CLIENT_ID, SECRET)
+    by_key = {r[1]: r for r in world.rows_first}
+    [missing] = [i for i in world.differences["finance"]["items"] if i["break"] == "missing_receipt"]
+    settled = next(r[5] for r in world.rows_first if r[4] == "matched" and r[3] == "payment")
+    assert by_key[missing["item_key"]][4] == "missing_in_oracle"
+    onhand = {r["ItemNumber"]: r["PrimaryQuantity"] for r in pod.items("/inventoryOnhandBalances")}
+    sku = min(i["ItemNumber"] for i in pod.items("/itemsV2", q="ItemStatusValue=Active")
+              if onhand.get(i["ItemNumber"], 0) >= 5)
+    party = world.differences["webshop_accounts"][0]["PartyNumber"]
+    for n, ref in enumerate((settled, missing["order_reference"])):
+        resp = pod.post("/salesOrdersForOrderHub", {
+            "SourceTransactionNumber": ref, "SourceTransactionSystem": "PSHOP", "SourceTransactionId": f"F-{n}",
+            "BusinessUnitId": 204, "BuyingPartyNumber": party, "TransactionalCurrencyCode": "EUR",
+            "RequestedFulfillmentOrganizationCode": "M1", "SubmittedFlag": True, "CustomerPONumber": ref,
+            "lines": [{"SourceTransactionLineId": "1", "SourceTransactionLineNumber": "1", "ProductNumber": sku,
+                       "OrderedQuantity": 1, "OrderedUOMCode": "Ea"}]})
+        assert resp.status_code == 201, resp.text
+    pod.advance(8 * 24 * 60)
+
+    invoices = pod.items("/receivablesInvoices", expand="receivablesInvoiceLines")
+    receipts = pod.items("/standardReceipts")
+    for ref in (settled, missing["order_reference"]):
+        [invoice] = [i for i in invoices if i["PurchaseOrder"] == ref and i["TransactionType"] == "Invoice"]
+        assert invoice["TransactionSource"] == SOURCE
+        assert [line["ItemNumber"] for line in invoice["receivablesInvoiceLines"]] == [sku]
+        lifecycle = [r for r in receipts if r["ReceiptNumber"].startswith("RCPT-")
+                     and r["Comments"] == f"Payment of invoice {invoice['TransactionNumber']}"]
+        assert len(lifecycle) == (1 if ref == missing["order_reference"] else 0)
+        assert invoice["InvoiceBalanceAmount"] == 0
