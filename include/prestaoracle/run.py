@@ -13,7 +13,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,54 @@ def _order_status(args: argparse.Namespace, params: dict[str, str]) -> dict[str,
                             target=params.get("oracle_target"))
 
 
+def _flag(params: dict[str, str], name: str) -> bool:
+    return params.get(name, "false").strip().lower() in ("1", "true", "yes")
+
+
+def _listed(params: dict[str, str], name: str) -> list[str]:
+    return [item.strip() for item in params.get(name, "").split(",") if item.strip()]
+
+
+def _inventory(args: argparse.Namespace, params: dict[str, str]) -> dict[str, Any]:
+    from prestaoracle.flows.inventory import run_inventory
+
+    return run_inventory(run_id=args.run_id, start=args.start, end=args.end, mode=params.get("mode", "delta"),
+                         dry_run=_flag(params, "dry_run"), stage=not _flag(params, "no_stage"))
+
+
+def _prices(args: argparse.Namespace, params: dict[str, str]) -> dict[str, Any]:
+    from prestaoracle.flows.prices import run_prices
+
+    pct = params.get("max_change_pct")
+    return run_prices(run_id=args.run_id, start=args.start, end=args.end, dry_run=_flag(params, "dry_run"),
+                      approve=_listed(params, "approve"), stage=not _flag(params, "no_stage"),
+                      max_change_pct=float(pct) if pct else None)
+
+
+def _customer_360(args: argparse.Namespace, params: dict[str, str]) -> dict[str, Any]:
+    from prestaoracle.flows.customer_360 import run_customer_360
+
+    return run_customer_360(run_id=args.run_id, start=args.start, end=args.end, stage=not _flag(params, "no_stage"))
+
+
+def _finance_recon(args: argparse.Namespace, params: dict[str, str]) -> dict[str, Any]:
+    from prestaoracle.flows.finance_recon import run_finance_recon
+
+    if args.start is None:  # the DAG's daily interval that ended last midnight (UTC)
+        args.end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        args.start = args.end - timedelta(days=1)
+    return run_finance_recon(run_id=args.run_id, start=args.start, end=args.end, stage=not _flag(params, "no_stage"))
+
+
 FLOWS: dict[str, Callable[[argparse.Namespace, dict[str, str]], dict[str, Any]]] = {
     "order-to-cash": _order_to_cash,
     "order-status": _order_status,
+    "inventory": _inventory,
+    "prices": _prices,
+    "customer-360": _customer_360,
+    "finance-recon": _finance_recon,
 }
-PLANNED = ("inventory", "prices", "customer-360", "finance-recon", "dead-letter-replay")
+PLANNED = ("dead-letter-replay",)
 
 
 def _instant(value: str) -> datetime:
@@ -65,7 +108,9 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--start", type=_instant, help="start of an exact window (ISO; no offset: UTC): a replay")
     run.add_argument("--end", type=_instant, help="end of the window (default: now)")
     run.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
-                     help="oracle_target=fusion|ebs, order_ids=1,2,3, digest=false")
+                     help="order-to-cash/order-status: oracle_target=fusion|ebs, order_ids=1,2,3, digest=false; "
+                     "inventory: mode=delta|full, dry_run=true; prices: dry_run=true, approve=SKU1,SKU2; "
+                     "any reconciliation: no_stage=true (compare what staging holds, read nothing new)")
     run.add_argument("--config", type=Path, help="order-to-cash configuration (default: PRESTAORACLE_ORDER_CONFIG "
                      "or the packaged defaults)")
     run.add_argument("--run-id", help="run id recorded in staging and the ledger (default: cli__<flow>__<time>)")

@@ -124,7 +124,7 @@ def test_secrets_are_scrubbed() -> None:
 
 def test_fusion_error_validates_reason_class() -> None:
     assert set(ERROR_CLASSES) == {"retryable", "invalid_data", "mapping_missing", "business_rule", "duplicate",
-                                  "auth"}
+                                  "needs_review", "auth"}
     with pytest.raises(ValueError):
         FusionError("x", reason_class="oops")
     assert FusionError("x", reason_class="retryable").retryable

@@ -249,6 +249,9 @@ def _adopt(conn: sa.Connection, order: sa.Row, at: datetime, lines: list[sa.Row]
         BillToPartyId=order.BuyingPartyId, BillToCustomerNumber=customer.AccountNumber,
         BillToCustomerName=order.BuyingPartyName, PayingCustomerAccount=customer.AccountNumber,
         PayingCustomerName=order.BuyingPartyName, LastUpdateDate=stamp))
+    lines_table = store.INVOICE_LINES
+    conn.execute(lines_table.delete().where(lines_table.c.CustomerTransactionId == history.CustomerTransactionId,
+                                            lines_table.c.SalesOrder.is_(None)))  # the seed's summary line
     _insert_lines(conn, order, history.CustomerTransactionId, lines)
     # A balance left open (the seed's missing receipt) is paid by the lifecycle like any other; none: closes now.
     _set(conn, order, at, "pay", contract.PAY_AFTER_DAYS[0] * 24 * 60 if history.InvoiceBalanceAmount > 0 else 0)

@@ -42,6 +42,7 @@ FIRST_TRANSACTION_NUMBER = 10001  # below the lifecycle's numbers (store.FIRST_I
 _LAST_TRANSACTION_NUMBER = 109999
 _FIRST_TRX_ID = 300100160000001  # below the lifecycle's CustomerTransactionId range
 _FIRST_RECEIPT_ID = 300100150000001  # below the lifecycle's StandardReceiptId range
+_FIRST_TRX_LINE_ID = 300100161000001  # below the lifecycle's CustomerTransactionLineId range
 _RECEIPT_METHOD = "Web Store Settlement"
 BREAK_KINDS = ("missing_receipt", "receipt_amount_off", "receipt_next_day", "receipt_without_payment",
                "refund_without_memo", "credit_memo_amount_off")
@@ -195,7 +196,20 @@ def seed_receivables(seed: int, shop: dict[str, list[dict]], now: datetime,
         "items": items,
         "local_midnight": [f"payment:{payments[ref][0][1]['id']}" for ref in local_midnight],
     }
-    return {"fusion_invoices": invoices, "fusion_receipts": receipts}
+    return {"fusion_invoices": invoices, "fusion_invoice_lines": [_summary_line(k, t) for k, t in enumerate(invoices)],
+            "fusion_receipts": receipts}
+
+
+def _summary_line(k: int, transaction: dict) -> dict:
+    """Every transaction has at least one line, as in Fusion: the seeded history bills each order (or credits each
+    refund) on one summary line with no sales order; the lifecycle swaps it for the order's lines when the order
+    flow brings that order in (``lifecycle._adopt``)."""
+    amount = transaction["EnteredAmount"]
+    return {"CustomerTransactionLineId": _FIRST_TRX_LINE_ID + k,
+            "CustomerTransactionId": transaction["CustomerTransactionId"], "LineNumber": 1, "ItemNumber": None,
+            "Description": f"Web store order {transaction['PurchaseOrder']}", "Quantity": 1.0,
+            "UnitSellingPrice": amount, "LineAmount": amount, "SalesOrder": None, "SalesOrderLine": None,
+            "SalesOrderDate": None}
 
 
 def _transaction(k: int, number: int, kind: str, day: date, ref: str, currency: str, amount: float) -> dict:

@@ -85,7 +85,7 @@ WEBSHOP_CREDIT_LIMIT = 10_000_000.0
 
 TABLES: tuple[str, ...] = (
     "fusion_items", "fusion_onhand", "fusion_price_lists", "fusion_price_list_items", "fusion_price_list_charges",
-    "fusion_accounts", "fusion_invoices", "fusion_receipts",
+    "fusion_accounts", "fusion_invoices", "fusion_invoice_lines", "fusion_receipts",
 )
 
 _FIRST_ITEM_ID = 100001
