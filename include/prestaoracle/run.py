@@ -72,7 +72,10 @@ def _finance_recon(args: argparse.Namespace, params: dict[str, str]) -> dict[str
     if args.start is None:  # the DAG's daily interval that ended last midnight (UTC)
         args.end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         args.start = args.end - timedelta(days=1)
-    return run_finance_recon(run_id=args.run_id, start=args.start, end=args.end, stage=not _flag(params, "no_stage"))
+    breaks, amount = params.get("max_breaks"), params.get("max_break_amount")
+    return run_finance_recon(run_id=args.run_id, start=args.start, end=args.end, stage=not _flag(params, "no_stage"),
+                             max_breaks=int(breaks) if breaks else None,
+                             max_break_amount=float(amount) if amount else None)
 
 
 FLOWS: dict[str, Callable[[argparse.Namespace, dict[str, str]], dict[str, Any]]] = {
@@ -109,8 +112,10 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--end", type=_instant, help="end of the window (default: now)")
     run.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                      help="order-to-cash/order-status: oracle_target=fusion|ebs, order_ids=1,2,3, digest=false; "
-                     "inventory: mode=delta|full, dry_run=true; prices: dry_run=true, approve=SKU1,SKU2; "
-                     "any reconciliation: no_stage=true (compare what staging holds, read nothing new)")
+                     "inventory: mode=delta|full, dry_run=true; prices: dry_run=true, approve=SKU1,SKU2, "
+                     "max_change_pct=30; finance-recon: max_breaks=N, max_break_amount=X (default window: "
+                     "yesterday, UTC); any reconciliation: no_stage=true (compare what staging holds, read nothing "
+                     "new)")
     run.add_argument("--config", type=Path, help="order-to-cash configuration (default: PRESTAORACLE_ORDER_CONFIG "
                      "or the packaged defaults)")
     run.add_argument("--run-id", help="run id recorded in staging and the ledger (default: cli__<flow>__<time>)")
@@ -121,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import os
 
     from prestaoracle.connections import ConnectionNotConfigured
-    from prestaoracle.flows.orders.config import ConfigError
+    from prestaoracle.settings import ConfigError
 
     if args.flow not in FLOWS:
         print(f"error: the {args.flow} flow is not built yet; available: {', '.join(FLOWS)}", file=sys.stderr)

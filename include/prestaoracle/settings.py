@@ -16,7 +16,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["file_part", "mapping_config", "reports_dir"]
+__all__ = ["ConfigError", "file_part", "mapping_config", "reports_dir"]
+
+
+class ConfigError(ValueError):
+    """A flow's configuration is wrong; the message names the key and what to write. The CLI exits 2 on it."""
 
 
 def reports_dir() -> Path:

@@ -11,6 +11,7 @@ passed. The pod's clock starts where the shop's period ends and is never moved (
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -269,3 +270,21 @@ def test_the_lifecycle_keeps_the_seeded_invoice_of_a_shop_order(world: World) ->
                      and r["Comments"] == f"Payment of invoice {invoice['TransactionNumber']}"]
         assert len(lifecycle) == (1 if ref == missing["order_reference"] else 0)
         assert invoice["InvoiceBalanceAmount"] == 0
+
+
+def test_a_day_with_nothing_staged_reconciles_to_no_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty day (a new deployment, a quiet Sunday) gives an empty report, not a crash: pandas cannot merge the
+    empty pyarrow-backed string columns a staging read gives unless the join keys are plain objects."""
+    from prestaoracle.flows.finance_recon import reconcile_step, report_step
+
+    config = tmp_path / "finance.yaml"
+    config.write_text("ledger_timezone: Europe/Paris\n", encoding="utf-8")
+    monkeypatch.setenv("PRESTAORACLE_FINANCE_CONFIG", str(config))
+    monkeypatch.setenv("PRESTAORACLE_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("AIRFLOW_CONN_STAGING_DEFAULT",
+                       json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "staging.db")}))
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    done = reconcile_step(run_id="empty", start=start, end=start + timedelta(days=1))
+    assert done["days"] == ["2026-11-20"]
+    report = report_step(run_id="empty", start=start, end=start + timedelta(days=1))
+    assert report, "an empty day still gets its report"

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -94,5 +94,22 @@ def test_configuration_mistakes_exit_2_with_what_to_fix(env: dict, tmp_path: Pat
     no_shop = {k: v for k, v in env.items() if k != "AIRFLOW_CONN_PRESTASHOP_DEFAULT"}
     out = _run(no_shop, "order-to-cash")
     assert out.returncode == 2 and "AIRFLOW_CONN_PRESTASHOP_DEFAULT" in out.stderr
-    out = _run(env, "inventory")
+    out = _run(env, "dead-letter-replay")
     assert out.returncode == 2 and "not built yet" in out.stderr
+    bad_prices = tmp_path / "prices.yaml"
+    bad_prices.write_text("max_change_pct: lots\n", encoding="utf-8")
+    out = _run({**env, "PRESTAORACLE_PRICES_CONFIG": str(bad_prices)}, "prices", "--param", "no_stage=true")
+    assert out.returncode == 2 and "max_change_pct" in out.stderr, out.stderr[-2000:]
+
+
+def test_a_reconciliation_from_the_shell_reads_only_what_it_is_told(env: dict) -> None:
+    """``run inventory`` stages both sides and, dry, writes nothing; ``run finance-recon`` takes its day."""
+    out = _run(env, "inventory", "--param", "mode=full", "--param", "dry_run=true", "--run-id", "cli-inv")
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads(out.stdout)
+    assert summary["dry_run"] is True and summary["mode"] == "full", summary
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    out = _run(env, "finance-recon", "--start", day.isoformat(), "--end", (day + timedelta(days=1)).isoformat(),
+               "--param", "no_stage=true", "--run-id", "cli-fin")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout)["reconcile"]["days"] == [day.date().isoformat()]

@@ -199,3 +199,4 @@ def test_csv_report_quotes_and_is_a_pure_function_of_the_items() -> None:
     html = flow._env().get_template("report.html.j2").render(**view)
     assert html == flow._env().get_template("report.html.j2").render(**flow._view(DAY, items.copy()))
     assert "missing_in_shop" in html and "R&#34;5" in html
+

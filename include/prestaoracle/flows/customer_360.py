@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from prestaoracle.plans import CUSTOMERS_ORACLE, CUSTOMERS_SHOP
+from prestaoracle.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ _360_COMPARE = ("id_customer", "cust_account_id", "account_number", "party_id", 
 # ------------------------------------------------------------------------------------------------ configuration
 
 
-class Customer360ConfigError(ValueError):
+class Customer360ConfigError(ConfigError):
     """The customer 360 configuration is wrong; the message names the file, the key and what to write."""
 
 

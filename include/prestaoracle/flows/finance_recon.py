@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from prestaoracle.plans import FINANCE_ORACLE, FINANCE_SHOP
+from prestaoracle.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ DOCS = "docs/finance-recon.md"
 # ------------------------------------------------------------------------------------------------ configuration
 
 
-class FinanceConfigError(ValueError):
+class FinanceConfigError(ConfigError):
     """The finance configuration is wrong; the message names the file, the key and what to write."""
 
 

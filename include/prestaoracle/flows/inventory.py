@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from prestaoracle.plans import INVENTORY_ORACLE, INVENTORY_SHOP
+from prestaoracle.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ FROM_WATERMARK = "watermark"
 # ------------------------------------------------------------------------------------------------ configuration
 
 
-class InventoryConfigError(ValueError):
+class InventoryConfigError(ConfigError):
     """The inventory configuration is wrong; the message names the file, the key and what to write."""
 
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from prestaoracle.flows.orders.config import ConfigError
 from prestaoracle.plans import PRICES_ORACLE, PRICES_SHOP
+from prestaoracle.settings import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -224,7 +224,11 @@ def _pairs(shop: pd.DataFrame, oracle: pd.DataFrame, tol: Tolerances) -> pd.Data
     right = _ranked(oracle.drop_duplicates("oracle_key", keep="last"), "oracle_day", "oracle_key")
     right = right.drop(columns=["order_reference"])
     right["_rank"] = np.where(right["_rank"] < 0, right["_rank"] - len(left), right["_rank"])
-    pairs = left.merge(right, on=["kind", "_ref", "currency", "_rank"], how="outer")
+    keys = ["kind", "_ref", "currency", "_rank"]
+    # Plain objects as join keys: pandas' merge cannot factorize two empty pyarrow-backed string columns (ArrowInvalid:
+    # "cannot construct ChunkedArray from empty vector"), which a day without any record gives.
+    text = {k: object for k in keys[:3]}
+    pairs = left.astype(text).merge(right.astype(text), on=keys, how="outer")
     pairs["order_reference"] = pairs["order_reference"].fillna(pairs["_ref"].replace("", None))
     both = pairs["shop_key"].notna() & pairs["oracle_key"].notna()
     gap = (pairs["oracle_day"] - pairs["shop_day"]).dt.days

@@ -15,17 +15,15 @@ from typing import Any
 
 import yaml
 
-__all__ = ["DEFAULT_PATH", "Alerts", "Customers", "EbsSettings", "FusionSettings", "Gates", "OrderFlowConfig",
-           "StatusSettings", "load_config"]
+from prestaoracle.settings import ConfigError
+
+__all__ = ["DEFAULT_PATH", "Alerts", "ConfigError", "Customers", "EbsSettings", "FusionSettings", "Gates",
+           "OrderFlowConfig", "StatusSettings", "load_config"]
 
 DEFAULT_PATH = Path(__file__).with_name("config.default.yaml")
 TARGETS = ("fusion", "ebs")
 PAYMENT_RULES = ("paid", "authorized", "never")
 CUSTOMER_MODES = ("match", "create", "webshop")
-
-
-class ConfigError(ValueError):
-    """The order-to-cash configuration is wrong; the message names the key and what to write."""
 
 
 @dataclass(frozen=True)
