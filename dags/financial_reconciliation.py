@@ -15,7 +15,8 @@ calendar days: Oracle dates receivables without a time, so shop timestamps are t
   trigger with logical date D covers `[D-1, D)` (Airflow's manual interval on this timetable). To redo 20 November,
   backfill it: `airflow backfill create --dag-id financial_reconciliation --from-date 2026-11-20 --to-date
   2026-11-20 --reprocess-behavior completed --max-active-runs 1` (or trigger manually with logical date 21 November).
-  A backfill reuses what is staged (the extraction starts at its watermark), so it gives today's answer for that day.
+  A backfill does not stage (param `stage`, `auto` by default): it reconciles what staging holds, so it gives
+  today's answer for that day; pass `{"stage": "always"}` as the backfill's run conf to read both systems first.
 * **Params**: `max_breaks`, `max_break_amount` (override the configured alert threshold; empty: the configuration's).
 * **Settings**: `PRESTAORACLE_FINANCE_CONFIG` (docs/finance-recon.md); connections `prestashop_default`,
   `oracle_fusion_default`, `staging_default`, `smtp_default`.
@@ -44,6 +45,9 @@ def _limit(value: object) -> float | None:
     default_args=with_alerts(),
     on_failure_callback=dag_failure_notifier(),
     params={
+        "stage": Param("auto", type="string", enum=list(dag_tasks.STAGE_CHOICES), title="Stage both systems first",
+                       description="auto: in scheduled and manual runs, not in backfills (they reconcile what "
+                                   "staging holds); always; never"),
         "max_breaks": Param(None, type=["null", "integer"], minimum=0, title="Alert above this many breaks",
                             description="Empty: alert.max_breaks of the finance configuration"),
         "max_break_amount": Param(None, type=["null", "number"], minimum=0, title="Alert above this break amount",
@@ -55,8 +59,9 @@ def _limit(value: object) -> float | None:
 def financial_reconciliation():
     shop_group, _ = dag_tasks.stage(FINANCE_SHOP, group_id="stage_shop", window="watermark")
     oracle_group, _ = dag_tasks.stage(FINANCE_ORACLE, group_id="stage_oracle", window="watermark")
+    dag_tasks.stage_or_skip() >> [shop_group, oracle_group]
 
-    @task
+    @task(trigger_rule="none_failed")  # staging may have been skipped (a backfill): reconcile what is staged
     def reconcile(data_interval_start=None, data_interval_end=None, run_id=None) -> dict:
         from prestaoracle.flows.finance_recon import reconcile_step
 

@@ -13,10 +13,12 @@ from airflow.sdk import TaskGroup, task
 from prestaoracle.plans import Plan
 from prestaoracle.scheduling import API_RETRY_POLICY
 
-__all__ = ["POOL_OF", "run_failed", "stage"]
+__all__ = ["POOL_OF", "STAGE_CHOICES", "run_failed", "stage", "stage_or_skip"]
 
 POOL_OF = {"prestashop": "prestashop_api", "oracle": "oracle_api"}
 """The pool that caps the calls a source's extraction makes."""
+STAGE_CHOICES = ("auto", "always", "never")
+"""The ``stage`` param of a backfillable DAG: ``auto`` stages in scheduled and manual runs and not in backfills."""
 
 
 def stage(plan: Plan, *, group_id: str, window: str = "watermark") -> tuple[TaskGroup, Any]:
@@ -66,6 +68,22 @@ def stage(plan: Plan, *, group_id: str, window: str = "watermark") -> tuple[Task
         for before, after in zip(steps, steps[1:], strict=False):
             before >> after
     return group, validated
+
+
+@task.short_circuit(ignore_downstream_trigger_rules=False)
+def stage_or_skip(dag_run=None, params=None) -> bool:
+    """Whether this run stages first (param ``stage``: auto, always, never).
+
+    ``auto`` skips staging in a backfill: its days are in the past, staging already holds them (the scheduled runs
+    keep it current), and seven backfill runs each re-reading both systems would only compete for the APIs' pools.
+    The tasks after the staging groups must accept skipped upstreams (``trigger_rule="none_failed"``).
+    """
+    choice = (params or {}).get("stage") or "auto"
+    if choice not in STAGE_CHOICES:
+        raise ValueError(f"param stage is {choice!r}; use one of {', '.join(STAGE_CHOICES)}")
+    if choice == "auto":
+        return dag_run.run_type != "backfill"
+    return choice == "always"
 
 
 @task(trigger_rule="one_failed", on_failure_callback=None)
