@@ -345,3 +345,43 @@ def test_an_unusable_oracle_quantity_is_a_dead_letter_until_oracle_fixes_it(
     run_inventory(run_id="r2", mode="delta", stage=False)
     assert shop.calls == [5] and shop.quantities[5] == 5
     assert letters() == [("onhand", "E", "invalid_data", "resolved")]
+
+
+def test_a_refused_row_the_shop_caught_up_with_is_closed_and_not_retried(
+        staged: tuple[Any, FakeShop], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    from datetime import UTC
+
+    import sqlalchemy as sa
+
+    from prestaoracle.flows.inventory import run_inventory
+    from prestaoracle.staging.schema import dead_letters, ps_stock
+
+    staging, shop = staged
+    config = tmp_path / "unbounded.yaml"
+    config.write_text("delta: {overlap_minutes: 0}\n")
+    monkeypatch.setenv("PRESTAORACLE_INVENTORY_CONFIG", str(config))
+
+    def letters() -> list[tuple[str, str, str, Any]]:
+        with staging.engine.connect() as conn:
+            return [(k, r, s, json.loads(p)["shop_qty"]) for k, r, s, p in conn.execute(sa.select(
+                dead_letters.c.record_key, dead_letters.c.reason_class, dead_letters.c.status, dead_letters.c.payload))]
+
+    # the shop's quantity of row 4 is null (the column allows it) and the shop refuses the write
+    with staging.engine.begin() as conn:
+        conn.execute(ps_stock.update().where(ps_stock.c.id_stock_available == 4).values(quantity=None))
+    shop.refuse = {4}
+    run_inventory(run_id="r1", mode="full", stage=False)
+    assert letters() == [("4", "invalid_data", "open", None)]
+    assert ledger(str(staging.engine.url), "prestashop_stock")["4"][0] == "failed"
+    # someone set Oracle's quantity in the shop by hand: nothing to write, so the failure is closed
+    shop.refuse, shop.quantities[4] = set(), 4
+    _restage(staging, shop)
+    shop.calls = []
+    summary = run_inventory(run_id="r2", mode="auto", end=datetime(2026, 11, 2, 0, 0, tzinfo=UTC), stage=False)
+    assert summary["mode"] == "full" and summary["steps"]["write"]["caught_up"] == 1 and shop.calls == []
+    assert letters() == [("4", "invalid_data", "resolved", None)]
+    assert ledger(str(staging.engine.url), "prestashop_stock")["4"] == ("skipped", "4", "4")
+    # and the hourly run no longer carries it as a row to retry
+    summary = run_inventory(run_id="r3", mode="auto", end=datetime(2026, 11, 2, 1, 0, tzinfo=UTC), stage=False)
+    assert summary["mode"] == "delta" and summary["counts"]["unchanged"] == 0

@@ -152,10 +152,10 @@ def test_a_wrong_rule_says_what_to_write(kwargs: dict) -> None:
 
 def test_configuration_file_and_its_mistakes(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
-    good.write_text("quantity: {measure: onhand, orgs: V1, safety_buffer: 2}\nwrites: {max_writes_per_run: 3}\n"
+    good.write_text("quantity: {measure: onhand, orgs: M1, safety_buffer: 2}\nwrites: {max_writes_per_run: 3}\n"
                     "full_run_hour: 6\n")
     config = load_config(environ={"PRESTAORACLE_INVENTORY_CONFIG": str(good)})
-    assert (config.rule.measure, config.rule.orgs, config.rule.safety_buffer) == ("onhand", ("V1",), 2)
+    assert (config.rule.measure, config.rule.orgs, config.rule.safety_buffer) == ("onhand", ("M1",), 2)
     assert (config.max_writes_per_run, config.batch_size, config.full_run_hour) == (3, 50, 6)
     for text, where in (("writes: {batch_size: 0}", "writes.batch_size"), ("quantity: {measure: x}", "measure"),
                         ("full_run_hour: 25", "full_run_hour"), ("writes: [1]", "writes must be a mapping")):
@@ -165,6 +165,14 @@ def test_configuration_file_and_its_mistakes(tmp_path: Path) -> None:
             load_config(bad)
     with pytest.raises(InventoryConfigError, match="does not exist"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_an_organization_the_extraction_does_not_read_is_refused(tmp_path: Path) -> None:
+    # staging reads one organization's on-hand: a second one in the sum would silently count as nothing
+    config = tmp_path / "two.yaml"
+    config.write_text("quantity: {orgs: [M1, V1]}\n")
+    with pytest.raises(InventoryConfigError, match=r"quantity.orgs names V1.*reads organization M1.*\[M1\]"):
+        load_config(config)
 
 
 def test_the_run_ending_at_the_full_run_hour_is_full() -> None:

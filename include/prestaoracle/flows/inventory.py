@@ -97,6 +97,13 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
                              default_allows_backorders=bool(q.get("default_allows_backorders", False)))
     except (TypeError, ValueError) as exc:
         raise InventoryConfigError(f"{source}: {exc}") from None
+    unread = sorted(set(rule.orgs) - set(extracted_orgs()))
+    if unread:
+        # the rule would sum a staged organization only: the others are simply missing, so the shop would be short
+        raise InventoryConfigError(
+            f"{source}: quantity.orgs names {', '.join(unread)}, but the Oracle on-hand extraction reads organization "
+            f"{', '.join(extracted_orgs())} only, so the sum would silently leave {', '.join(unread)} out; set "
+            f"quantity.orgs to [{', '.join(extracted_orgs())}]")
     hour = raw.get("full_run_hour", 0)
     config = InventoryConfig(
         rule=rule,
@@ -111,6 +118,16 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
     if config.full_run_hour is not None and config.full_run_hour > 23:
         raise InventoryConfigError(f"{source}: full_run_hour is an hour of the day (0-23) or null, not {hour!r}")
     return config
+
+
+def extracted_orgs() -> tuple[str, ...]:
+    """The Oracle organizations whose on-hand the staging extraction reads (the only ones ``ora_onhand`` can hold)."""
+    import inspect
+
+    from prestaoracle.flows.extract import extract_oracle
+
+    # staging calls extract_oracle without an organization: its default is the one read
+    return (str(inspect.signature(extract_oracle).parameters["organization"].default),)
 
 
 def _section(raw: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:
@@ -275,24 +292,6 @@ def reconcile_step(*, run_id: str, mode: str = "delta") -> dict[str, Any]:
     return {"mode": mode, "since": plan.since, "counts": result.counts}
 
 
-_UNANSWERED = ("RetryBudgetExhausted", "RateLimited", "WriteOutcomeUnknown", "UnexpectedResponse")
-
-
-def _reason(exc: BaseException) -> str:
-    """The reason class of a write the shop did not take."""
-    from prestaoracle.prestashop.errors import InvalidValueError, NotFound, RequestError, ServerError
-
-    if isinstance(exc, InvalidValueError):
-        return "business_rule" if "depends on stock" in str(exc) else "invalid_data"
-    if isinstance(exc, NotFound):
-        return "mapping_missing"
-    if isinstance(exc, RequestError):
-        return "business_rule" if 133 in exc.codes else "invalid_data"
-    if isinstance(exc, ServerError) and not exc.retryable:
-        return "invalid_data"
-    return "retryable"
-
-
 _FIX = {
     "business_rule": "The shop manages this row's stock itself (advanced stock management): turn it off for the "
                      "product in PrestaShop, or leave the row to the warehouse module.",
@@ -312,6 +311,7 @@ def write_step(*, run_id: str, mode: str = "delta", dry_run: bool = False,
     from more_itertools import batched
 
     from prestaoracle import connections
+    from prestaoracle.flows.shop_writes import UnansweredRun, reason_for
     from prestaoracle.prestashop import PrestaShopWriter
     from prestaoracle.prestashop.errors import AuthError, PrestaShopError
     from prestaoracle.staging import dead_letters, ledger, watermarks
@@ -345,7 +345,9 @@ def write_step(*, run_id: str, mode: str = "delta", dry_run: bool = False,
             metrics.read, metrics.skipped = len(changes), len(changes)
             metrics.details.update(out)
             return out
-        unanswered = 0
+        with engine.begin() as conn:
+            out["caught_up"] = _close_caught_up(conn, plan.result, run_id)
+        unanswered = UnansweredRun(config.stop_after_unanswered)
         with connections.prestashop_client() as shop:
             writer = PrestaShopWriter(shop)
             for batch in batched(todo.itertuples(index=False), config.batch_size):
@@ -356,17 +358,16 @@ def write_step(*, run_id: str, mode: str = "delta", dry_run: bool = False,
                     try:
                         wrote = writer.set_stock(int(row.id_stock_available), int(row.new_qty),
                                                  use_patch=config.use_patch)
-                    except AuthError as exc:
+                    except AuthError as exc:  # nothing else can succeed: no dead letter, the task fails
                         stop = exc
                         break
                     except PrestaShopError as exc:
                         failed.append((row, exc))
-                        unanswered = unanswered + 1 if type(exc).__name__ in _UNANSWERED else 0
-                        if unanswered >= config.stop_after_unanswered:
+                        if unanswered.failed(exc):
                             stop = exc
                             break
                         continue
-                    unanswered = 0
+                    unanswered.answered()
                     done.append((int(row.id_stock_available), int(row.new_qty), wrote))
                 with engine.begin() as conn:
                     for stock_id, qty, wrote in done:
@@ -376,7 +377,7 @@ def write_step(*, run_id: str, mode: str = "delta", dry_run: bool = False,
                         dead_letters.resolve_record(conn, source=SOURCE, entity="stock", record_key=stock_id,
                                                     note=f"written in run {run_id}")
                     for row, exc in failed:
-                        reason = _reason(exc)
+                        reason = reason_for(exc)
                         ledger.record_failure(conn, TARGET, int(row.id_stock_available), exc, run_id=run_id,
                                               source=SOURCE, entity="stock")
                         dead_letters.quarantine(
@@ -405,10 +406,45 @@ def write_step(*, run_id: str, mode: str = "delta", dry_run: bool = False,
     return out
 
 
+def _close_caught_up(conn: Any, result: Any, run_id: str) -> int:
+    """Close the failures of stock rows that need no write any more (the shop or Oracle caught up): otherwise their
+    dead letter stays open, the ledger stays failed and every delta run takes them into its retry set again."""
+    import sqlalchemy as sa
+
+    from prestaoracle.staging import dead_letters, ledger
+    from prestaoracle.staging.schema import sync_ledger
+
+    unchanged = result.section("unchanged")
+    if unchanged.empty:
+        return 0
+    quantities = dict(zip(unchanged["id_stock_available"].astype("int64").astype(str),
+                          unchanged["new_qty"].astype("int64").astype(str), strict=True))
+    # both lists are short (failures only), unlike the stock rows: filter here, not in an IN (...) of every row
+    letters = {d.record_key for d in dead_letters.list_open(conn, source=SOURCE, entity="stock", stage=STAGE,
+                                                            include_replayed=True)}
+    t = sync_ledger
+    failed = set(conn.execute(sa.select(t.c.record_key).where(t.c.target == TARGET, t.c.outcome == "failed"))
+                 .scalars())
+    keys = sorted((letters | failed) & quantities.keys(), key=int)
+    for key in keys:
+        dead_letters.resolve_record(conn, source=SOURCE, entity="stock", record_key=key,
+                                    note=f"run {run_id}: the shop already shows Oracle's quantity")
+        ledger.record_success(conn, TARGET, key, target_id=int(key), target_ref=quantities[key], outcome="skipped",
+                              run_id=run_id, source=SOURCE, entity="stock")
+    return len(keys)
+
+
+def _whole_or_none(value: Any) -> int | None:
+    """A quantity for a dead letter's payload: the shop's may be null (ps_stock.quantity is nullable)."""
+    import pandas as pd
+
+    return None if pd.isna(value) else int(value)
+
+
 def _payload(row: Any) -> dict[str, Any]:
     return {"id_stock_available": int(row.id_stock_available), "id_product": int(row.id_product),
             "id_product_attribute": int(row.id_product_attribute), "sku": row.sku, "item": row.item,
-            "shop_qty": int(row.shop_qty), "new_qty": int(row.new_qty), "orgs": row.orgs}
+            "shop_qty": _whole_or_none(row.shop_qty), "new_qty": _whole_or_none(row.new_qty), "orgs": row.orgs}
 
 
 REPORT_COLUMNS = ("section", "reason", "outcome", "sku", "item", "link", "id_stock_available", "id_product",
@@ -486,7 +522,10 @@ def _jsonable(value: Any) -> Any:
 def run_inventory(*, run_id: str, start: datetime | None = None, end: datetime | None = None, mode: str = "delta",
                   dry_run: bool = False, stage: bool = True) -> dict[str, Any]:
     """Every step of the inventory flow in this process, in the DAG's order (the CLI and the tests); ``stage=False``
-    compares what staging already holds."""
+    compares what staging already holds. ``mode`` ``auto`` is decided like the DAG's (:func:`mode_for`) from
+    ``end`` (default: now)."""
+    if mode == "auto":
+        mode = mode_for(mode, end or datetime.now(UTC))
     _check_mode(mode)
     staged: dict[str, Any] = {}
     if stage:
