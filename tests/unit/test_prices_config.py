@@ -23,6 +23,7 @@ def test_packaged_defaults_and_the_operators_file(tmp_path: Path) -> None:
     ("max_change_pct: -5\n", "must not be negative"),
     ("pricelist: Webshop EUR\n", "unknown setting.*pricelist"),
     ("- a list\n", "must be a mapping"),
+    ("stop_after_unanswered: 0\n", "stop_after_unanswered must be a whole number >= 1"),
 ])
 def test_mistakes_name_what_to_fix(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "prices.yaml"

@@ -14,21 +14,35 @@ import pytest
 import sqlalchemy as sa
 
 from prestaoracle.flows import prices
-from prestaoracle.prestashop.errors import RequestError
+from prestaoracle.prestashop.errors import (
+    ApiError,
+    AuthError,
+    RateLimited,
+    RequestError,
+    RetryBudgetExhausted,
+    ServerError,
+    WriteOutcomeUnknown,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dialect sqlite\\+pysqlite does \\*not\\* support Decimal")
 
 
 class FakeWriter:
-    """Records the writes; refuses the product ids in ``refuse`` the way the shop refuses a bad value (400)."""
+    """Records the writes; refuses the product ids in ``refuse`` the way the shop refuses a bad value (400), and
+    raises ``errors[id]`` (the client's error for a product write that failed otherwise)."""
 
-    def __init__(self, refuse: set[int]) -> None:
+    def __init__(self, refuse: set[int], errors: dict[int, Exception]) -> None:
         self.calls: list[tuple[str, int, Decimal]] = []
+        self.tried: list[int] = []
         self.refuse = refuse
+        self.errors = errors
 
     def set_product_price(self, object_id: int, value: Decimal) -> bool:
+        self.tried.append(object_id)
         if object_id in self.refuse:
             raise RequestError("Validation error: price", status=400)
+        if object_id in self.errors:
+            raise self.errors[object_id]
         self.calls.append(("products", object_id, value))
         return True
 
@@ -59,10 +73,10 @@ def shop(staging_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv("AIRFLOW_CONN_STAGING_DEFAULT", f'{{"conn_type": "generic", "extra": {{"sqlalchemy_url": '
                                                        f'"{staging_url}"}}}}')
     monkeypatch.setenv("PRESTAORACLE_REPORTS_DIR", str(tmp_path / "reports"))
-    state: dict[str, Any] = {"url": staging_url, "refuse": set(), "writers": []}
+    state: dict[str, Any] = {"url": staging_url, "refuse": set(), "errors": {}, "writers": []}
 
     def writer(_client: Any) -> FakeWriter:
-        state["writers"].append(FakeWriter(state["refuse"]))
+        state["writers"].append(FakeWriter(state["refuse"], state["errors"]))
         return state["writers"][-1]
 
     monkeypatch.setattr(connections, "prestashop_client", lambda: contextlib.nullcontext(object()))
@@ -134,3 +148,47 @@ def test_a_dry_run_writes_nothing(shop: dict) -> None:
     assert [(o["sku"], o["outcome"]) for o in out["outcomes"]] == [("A", "would_push"), ("B", "held")]
     assert shop["writers"] == []
     assert rows(shop["url"], LETTERS) == [] and rows(shop["url"], LEDGER) == []
+
+
+def test_a_record_the_shop_fails_on_is_a_dead_letter_of_its_reason_and_the_push_goes_on(shop: dict) -> None:
+    # product 1 always gets a 500 the shop repeats on every attempt; 2 and 4 get no answer; 3 and 5 go through
+    shop["errors"].update({
+        1: ServerError("500 Internal Server Error", status=500, errors=[ApiError(46, "cannot save")]),
+        2: RateLimited("429 Too Many Requests", status=429),
+        4: WriteOutcomeUnknown("the connection dropped after the PUT was sent"),
+    })
+    out = prices.push_step(reconciled(*(change("products", i, f"P{i}", 10.0, 11.0, id_product=i) for i in range(1, 6)),
+                                      change("combinations", 11, "P1-RED", 1.0, 0.5, id_product=1)), run_id="r1")
+    assert (out["pushed"], out["failed"]) == (2, 4)
+    assert out["failed_by_reason"] == {"invalid_data": 1, "retryable": 3}
+    assert [c[1] for c in shop["writers"][-1].calls] == [3, 5]
+    assert rows(shop["url"], LETTERS) == [("combination:11", "retryable", "open", 1),
+                                          ("product:1", "invalid_data", "open", 1),
+                                          ("product:2", "retryable", "open", 1),
+                                          ("product:4", "retryable", "open", 1)]
+
+
+def test_the_push_stops_on_a_refused_key_or_a_run_of_unanswered_writes(
+        shop: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "prices.yaml"
+    config.write_text("stop_after_unanswered: 2\n", encoding="utf-8")
+    monkeypatch.setenv(prices.CONFIG_ENV, str(config))
+    spent = RetryBudgetExhausted(method="PUT", url="http://shop/api/products/1", attempts=3, last_status=503)
+    shop["errors"].update({1: spent, 2: spent})
+    changes = reconciled(*(change("products", i, f"P{i}", 10.0, 11.0, id_product=i) for i in range(1, 4)))
+    with pytest.raises(RetryBudgetExhausted):
+        prices.push_step(changes, run_id="r1")
+    assert shop["writers"][-1].tried == [1, 2], "an outage: the third write is left for the task's retry"
+    assert rows(shop["url"], LETTERS) == [("product:1", "retryable", "open", 1), ("product:2", "retryable", "open", 1)]
+
+    # one answered write between two unanswered ones starts the count again
+    shop["errors"].clear()
+    shop["errors"].update({1: spent, 3: spent})
+    assert prices.push_step(changes, run_id="r2")["failed"] == 2
+
+    shop["errors"].clear()
+    shop["errors"][2] = AuthError("401 Unauthorized", status=401)
+    with pytest.raises(AuthError):
+        prices.push_step(changes, run_id="r3")
+    assert shop["writers"][-1].tried == [1, 2]
+    assert [r for r in rows(shop["url"], LETTERS) if r[2] == "open"] == [("product:3", "retryable", "open", 1)]

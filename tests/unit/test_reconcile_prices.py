@@ -157,3 +157,15 @@ def test_skus_resolve_through_the_binder_then_combination_then_product_reference
         rules = PriceRules(currency="EUR", approve=frozenset(approve))
         pushed = _by_sku(_run(products, combinations, _prices(("ORA-3", 50.0)), rules=rules, xref=xref))
         assert (pushed["ORA-3"]["action"], pushed["ORA-3"]["approved"]) == ("push", True)
+
+
+def test_a_priced_combination_whose_product_was_not_staged_is_a_gap_with_its_reason() -> None:
+    # product 2 did not pass the quality gate: its combination 21 has no base price to compute an impact from
+    products, combinations = _shop([(1, "P1", 10.0)], [(11, 1, "P1-RED", 1.0), (21, 2, "P2-RED", 1.0)])
+    result = _run(products, combinations, _prices(("P1", 10.0), ("P1-RED", 12.0), ("P2-RED", 14.0), ("GONE", 3.0)))
+    assert list(result.changes["sku"]) == ["P1-RED"]
+    gaps = {r["sku"]: r for r in result.no_shop_product.to_dict("records")}
+    assert set(gaps) == {"GONE", "P2-RED"}
+    assert (gaps["P2-RED"]["resource"], gaps["P2-RED"]["id"], gaps["P2-RED"]["id_product"]) == ("combinations", 21, 2)
+    assert "quality gate" in gaps["P2-RED"]["reason"] and "no shop product" in gaps["GONE"]["reason"]
+    assert result.compared == 2

@@ -51,6 +51,7 @@ class PricesConfig:
     price_list: str | None = None
     tolerance: float = 0.005
     max_change_pct: float = 20.0
+    stop_after_unanswered: int = 5
 
 
 def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | None = None) -> PricesConfig:
@@ -65,10 +66,10 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         raise PricesConfigError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, Mapping):
         raise PricesConfigError(f"{path}: the top level must be a mapping of settings")
-    unknown = sorted(set(raw) - {"price_list", "tolerance", "max_change_pct"})
+    unknown = sorted(set(raw) - {"price_list", "tolerance", "max_change_pct", "stop_after_unanswered"})
     if unknown:
         raise PricesConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; the settings are price_list, "
-                                "tolerance, max_change_pct")
+                                "tolerance, max_change_pct, stop_after_unanswered")
     try:
         tolerance = float(raw.get("tolerance", PricesConfig.tolerance))
         max_pct = float(raw.get("max_change_pct", PricesConfig.max_change_pct))
@@ -76,9 +77,12 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         raise PricesConfigError(f"{path}: tolerance and max_change_pct are numbers (e.g. 0.005 and 20)") from None
     if tolerance < 0 or max_pct < 0:
         raise PricesConfigError(f"{path}: tolerance and max_change_pct must not be negative")
+    stop = raw.get("stop_after_unanswered", PricesConfig.stop_after_unanswered)
+    if isinstance(stop, bool) or not isinstance(stop, int) or stop < 1:
+        raise PricesConfigError(f"{path}: stop_after_unanswered must be a whole number >= 1, not {stop!r}")
     price_list = raw.get("price_list")
     return PricesConfig(price_list=None if price_list in (None, "") else str(price_list), tolerance=tolerance,
-                        max_change_pct=max_pct)
+                        max_change_pct=max_pct, stop_after_unanswered=stop)
 
 
 @contextmanager
@@ -198,6 +202,17 @@ def _how_to_fix(sku: str, run_hint: str) -> str:
             "price list: the next run resolves this entry once the change is back within the guard rail.")
 
 
+_FIX = {
+    "mapping_missing": "The shop no longer has this record: stage the shop again (or bind the SKU to the right record: "
+                       "python -m prestaoracle map --bind sku PRODUCT:COMBINATION SKU).",
+    "invalid_data": "Check the price in Oracle and the record in the shop (the shop refuses it the same way every "
+                    "time); the next run writes it once one of them is fixed.",
+    "business_rule": "The shop refuses this record by a rule of its own: check the record in PrestaShop.",
+    "retryable": "Nothing to fix: the shop did not answer. The next run retries this record.",
+}
+"""What to do about a write the shop did not take, by reason class (:func:`shop_writes.reason_for`)."""
+
+
 def push_step(reconciled: Mapping[str, Any], *, run_id: str, dry_run: bool = False) -> dict[str, Any]:
     """Write the changes ``reconcile_step`` found to the shop, products before their combinations; hold the ones
     past the guard rail as ``needs_review`` dead letters; resolve dead letters of changes no longer held.
@@ -205,9 +220,10 @@ def push_step(reconciled: Mapping[str, Any], *, run_id: str, dry_run: bool = Fal
     ``dry_run``: nothing is written anywhere (shop, ledger, dead letters); the result says what would be.
     """
     from prestaoracle import connections
+    from prestaoracle.flows.shop_writes import UnansweredRun, reason_for
     from prestaoracle.prestashop import PrestaShopWriter
-    from prestaoracle.prestashop.errors import InvalidValueError, NotFound, RequestError
-    from prestaoracle.reasons import INVALID_DATA, MAPPING_MISSING, NEEDS_REVIEW, RETRYABLE
+    from prestaoracle.prestashop.errors import AuthError, PrestaShopError
+    from prestaoracle.reasons import NEEDS_REVIEW, RETRYABLE
     from prestaoracle.reconcile.prices import PRODUCT
     from prestaoracle.staging import dead_letters, ledger
     from prestaoracle.staging.metrics import timed_step
@@ -216,7 +232,8 @@ def push_step(reconciled: Mapping[str, Any], *, run_id: str, dry_run: bool = Fal
     price_list = reconciled.get("price_list")
     limit = reconciled.get("max_change_pct")
     outcomes: list[dict[str, Any]] = []
-    summary = {"pushed": 0, "unchanged": 0, "held": 0, "failed": 0, "resolved": 0, "dry_run": bool(dry_run)}
+    summary: dict[str, Any] = {"pushed": 0, "unchanged": 0, "held": 0, "failed": 0, "failed_by_reason": {},
+                               "resolved": 0, "dry_run": bool(dry_run)}
     if dry_run:
         for change in changes:
             action = "would_push" if change["action"] == "push" else "held"
@@ -226,6 +243,7 @@ def push_step(reconciled: Mapping[str, Any], *, run_id: str, dry_run: bool = Fal
 
     run_hint = "python -m prestaoracle run prices"
     failed_products: set[int] = set()
+    unanswered = UnansweredRun(load_config().stop_after_unanswered)
     with _staging() as staging, timed_step(staging.engine, run_id, FLOW, "push") as m, \
             connections.prestashop_client() as shop:
         engine = staging.engine
@@ -265,6 +283,7 @@ def push_step(reconciled: Mapping[str, Any], *, run_id: str, dry_run: bool = Fal
                     ledger.record_failure(conn, LEDGER_TARGET, key, message, run_id=run_id, source=SOURCE,
                                           entity=ENTITY)
                 summary["failed"] += 1
+                summary["failed_by_reason"][RETRYABLE] = summary["failed_by_reason"].get(RETRYABLE, 0) + 1
                 m.quarantined += 1
                 outcomes.append({**change, "outcome": "failed"})
                 continue
@@ -275,22 +294,30 @@ def push_step(reconciled: Mapping[str, Any], *, run_id: str, dry_run: bool = Fal
                 else:
                     wrote = writer.set_combination_price_impact(object_id, value)
                 m.requests += 1
-            except (InvalidValueError, RequestError, NotFound) as exc:
-                reason = MAPPING_MISSING if isinstance(exc, NotFound) else INVALID_DATA
-                fix = ("The shop no longer has this record: stage the shop again (or bind the SKU to the right "
-                       "record: python -m prestaoracle map --bind sku PRODUCT:COMBINATION SKU)."
-                       if reason == MAPPING_MISSING else "Check the price in Oracle and the record in the shop.")
-                message = f"the shop refused {resource} {object_id} = {value} for {sku}: {exc}"
+            except AuthError:
+                raise  # the key is refused: nothing else can be written, the task fails (never a dead letter)
+            except PrestaShopError as exc:
+                # one record the shop refuses or does not answer is that record's dead letter; the rest goes on
+                m.requests += 1
+                reason = reason_for(exc)
+                message = f"the shop did not take {resource} {object_id} = {value} for {sku}: {exc}"
                 with engine.begin() as conn:
-                    dead_letter(conn, key, reason, message, fix, payload)
+                    dead_letter(conn, key, reason, message, _FIX[reason], payload)
                     ledger.record_failure(conn, LEDGER_TARGET, key, message, run_id=run_id, source=SOURCE,
                                           entity=ENTITY)
                 if resource == PRODUCT:
                     failed_products.add(object_id)
                 summary["failed"] += 1
+                summary["failed_by_reason"][reason] = summary["failed_by_reason"].get(reason, 0) + 1
                 m.quarantined += 1
                 outcomes.append({**change, "outcome": "failed"})
+                if unanswered.failed(exc):
+                    log.error("prices: %d writes in a row without an answer from the shop: stopping the push",
+                              unanswered.count)
+                    m.details.update({k: v for k, v in summary.items() if k != "dry_run"})
+                    raise
                 continue
+            unanswered.answered()
             with engine.begin() as conn:
                 ledger.record_success(conn, LEDGER_TARGET, key, target_id=object_id, target_ref=str(value),
                                       outcome="updated" if wrote else "skipped", run_id=run_id, source=SOURCE,
@@ -339,7 +366,7 @@ def report_step(*, run_id: str, reconciled: Mapping[str, Any] | None, pushed: Ma
     if outcomes.empty and reconciled.get("changes"):  # the push failed: show what it was to do
         outcomes = pd.DataFrame(reconciled["changes"]).assign(outcome="not_run")
     columns = ["section", "sku", "resource", "id", "id_product", "old", "new", "old_price", "new_price", "pct",
-               "approved", "price_list", "shop_sku", "oracle_price"]
+               "approved", "price_list", "shop_sku", "oracle_price", "reason"]
     parts = []
     if not outcomes.empty:
         parts.append(outcomes.rename(columns={"outcome": "section"}))

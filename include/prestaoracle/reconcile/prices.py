@@ -32,6 +32,10 @@ __all__ = ["COMBINATION", "PRODUCT", "PriceListError", "PriceReconciliation", "P
 PRODUCT = "products"
 COMBINATION = "combinations"
 DECIMALS = 6  # PrestaShop keeps prices with 6 decimals
+NO_RECORD = "no shop product or combination carries this SKU"
+NO_PRODUCT = ("the combination's product is not among the staged shop products (held by the quality gate): its "
+              "impact cannot be computed; fix the product's dead letter")
+"""``reason`` of a ``no_shop_product`` row."""
 CHANGE_COLUMNS = ["resource", "id", "id_product", "sku", "shop_sku", "old", "new", "old_price", "new_price", "pct",
                   "action", "approved", "price_list"]
 
@@ -63,7 +67,8 @@ class PriceReconciliation:
     ``changes``: one row per record to write or hold (products first, then combinations), columns
     :data:`CHANGE_COLUMNS`; ``old``/``new`` are the values the shop stores (a combination's impact), ``old_price``/
     ``new_price`` the prices a customer sees, ``action`` is ``push`` or ``held``. ``no_oracle_price``: shop records
-    the list does not price. ``no_shop_product``: list prices no shop record carries.
+    the list does not price. ``no_shop_product``: list prices no shop record carries, and priced combinations whose
+    product is missing (``reason`` says which; the latter also have ``resource``, ``id``, ``id_product``).
     """
 
     price_list: str | None
@@ -207,10 +212,17 @@ def reconcile_prices(items: pd.DataFrame, prices: pd.DataFrame, *, rules: PriceR
     missing = merged[~priced].sort_values(["id_product", "resource", "id"], ascending=[True, False, True])
     no_oracle_price = missing.assign(sku=missing["oracle_sku"])[["sku", "resource", "id", "id_product", "shop_sku"]]
     unmatched = prices[~prices["sku"].isin(set(items["oracle_sku"].dropna()))].sort_values("sku")
+    unmatched = unmatched.assign(reason=NO_RECORD)
+    # A priced combination whose product is not among the shop's products (it did not pass the quality gate): its
+    # impact has no base to be computed from, so it is not compared; say so rather than drop it.
+    orphans = comb[comb["product_old"].isna() & comb["oracle_price"].notna()].sort_values(["id_product", "id"])
+    orphans = orphans.assign(sku=orphans["oracle_sku"], reason=NO_PRODUCT)
+    no_shop_product = pd.concat([unmatched, orphans[["sku", "oracle_price", "resource", "id", "id_product",
+                                                     "shop_sku", "reason"]]], ignore_index=True)
     return PriceReconciliation(price_list=price_list, currency=currency, changes=changes.reset_index(drop=True),
                                no_oracle_price=no_oracle_price.reset_index(drop=True),
-                               no_shop_product=unmatched.assign(price_list=price_list).reset_index(drop=True),
-                               compared=int(priced.sum()))
+                               no_shop_product=no_shop_product.assign(price_list=price_list),
+                               compared=int(priced.sum()) - len(orphans))
 
 
 def _guard(frame: pd.DataFrame, rules: PriceRules, approve: Iterable[str]) -> pd.DataFrame:
