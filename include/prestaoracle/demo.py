@@ -8,9 +8,15 @@ embedded Airflow (home and SQLite metadata under ``var/airflow``) runs the DAGs 
 2. ``prestashop_orders_to_oracle``: the valid, paid orders created in the Oracle pod exactly once;
 3. the pod's clock moves two weeks: Oracle ships (with tracking numbers), invoices and closes orders;
 4. ``oracle_status_to_prestashop``: statuses and tracking numbers written back to the shop;
-5. ``oracle_to_staging``: Oracle's side staged for the reconciliations.
+5. ``oracle_to_staging``: Oracle's side staged for the reconciliations;
+6. ``inventory_to_prestashop`` (a full run), ``prices_to_prestashop``, ``customer_360`` and
+   ``financial_reconciliation``: stock and prices differences written to the shop (big price changes held for
+   review), customers matched to Oracle accounts, and the last day before the pod's start reconciled; the week
+   before it is then reconciled day by day through the same functions (``run_finance_recon``), as a backfill would.
 
-It prints what happened to the orders and where the reports are. It grows with the product: each flow adds its DAG.
+The pod's clock starts where the shop's history ends (``--end``), so Oracle's receivables history and the shop's
+payments share their last days. It prints what happened and where the reports are. It grows with the product: each
+flow adds its DAG.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from prestaoracle.plans import ORACLE, PRESTASHOP
 
 ORDERS = int(os.environ.get("PRESTAORACLE_DEMO_ORDERS", "500"))  # the test of the demo runs a smaller shop
 SEED = 7
+SHOP_END = "2026-11-01"  # the shop's history ends here, and the Oracle pod's clock starts here
+RECONCILIATIONS = ("inventory_to_prestashop", "prices_to_prestashop", "customer_360", "financial_reconciliation")
 BAD_ROWS = 0.02  # share of records per defect kind, so the quality gate has something to quarantine
 
 
@@ -78,8 +86,9 @@ def main() -> int:
           f"Oracle {pod}/ …", flush=True)
     cmd = [sys.executable, "-m", "prestaoracle", "sandbox", "--prestashop-port", str(ps_port), "--oracle-port",
            str(ora_port), "--orders", str(ORDERS), "--seed", str(SEED), "--ws-key", key, "--oracle-client-id",
-           "demo", "--oracle-client-secret", secret, "--data-dir", str(data_dir / "sandbox"), "--end", "2026-11-01",
-           "--days", "60", "--faults", f"none:bad_rows={BAD_ROWS}"]
+           "demo", "--oracle-client-secret", secret, "--data-dir", str(data_dir / "sandbox"), "--end", SHOP_END,
+           "--days", "60", "--faults", f"none:bad_rows={BAD_ROWS}",
+           "--oracle-clock-start", f"{SHOP_END}T00:00:00+00:00"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for(proc, [f"{shop}/api/", f"{pod}/sandbox/clock"])
@@ -112,8 +121,19 @@ def main() -> int:
             run = local_airflow.run_dag(dag_id, logical_date=later)
             runs[dag_id] = run
             print(f"  {dag_id}: {run.state} in {time.perf_counter() - t0:.0f}s (run {run.run_id})", flush=True)
+        for dag_id in RECONCILIATIONS:
+            t0 = time.perf_counter()
+            # A manual run with logical date D covers [D-1, D): the finance run takes the shop's last day.
+            when = datetime.fromisoformat(f"{SHOP_END}T00:00:00+00:00") if dag_id == "financial_reconciliation" \
+                else oracle_now
+            run = local_airflow.run_dag(dag_id, logical_date=when,
+                                        conf={"mode": "full"} if dag_id == "inventory_to_prestashop" else None)
+            runs[dag_id] = run
+            print(f"  {dag_id}: {run.state} in {time.perf_counter() - t0:.0f}s (run {run.run_id})", flush=True)
+        week = _finance_week()
         print("\n" + _summary(runs, staging_db))
         print(_orders(runs, staging_db))
+        print(_reconciliations(staging_db, week))
         print(_where(var, staging_db))
         return 0 if all(r.state == "success" for r in runs.values()) else 1
     finally:
@@ -125,6 +145,54 @@ def main() -> int:
 
 
 CLOCK = "advance the Oracle clock"
+
+
+def _finance_week() -> list[str]:
+    """The week before the shop's last day, reconciled day by day in this process (what a 7-day backfill does)."""
+    from datetime import UTC, timedelta
+
+    from prestaoracle.flows.finance_recon import run_finance_recon
+
+    end = datetime.fromisoformat(f"{SHOP_END}T00:00:00+00:00").astimezone(UTC)
+    days = []
+    for n in range(7, 0, -1):
+        start = end - timedelta(days=n)
+        run_finance_recon(run_id=f"demo__finance__{start.date()}", start=start, end=start + timedelta(days=1),
+                          stage=False)
+        days.append(start.date().isoformat())
+    return days
+
+
+def _reconciliations(staging_db: Path, week: list[str]) -> str:
+    """What the reconciliation flows did, read back from staging."""
+    import sqlalchemy as sa
+
+    lines = ["\nReconciliations:"]
+    engine = sa.create_engine(f"sqlite:///{staging_db}")
+    try:
+        with engine.connect() as conn:
+            def counts(sql: str, **params: Any) -> str:
+                found = conn.execute(sa.text(sql), params).all()
+                return ", ".join(f"{k} {v}" for k, v in found) or "none"
+
+            lines.append("  Stock written to the shop (ledger prestashop_stock): " + counts(
+                "SELECT outcome, count(*) FROM sync_ledger WHERE target = 'prestashop_stock' GROUP BY outcome"))
+            lines.append("  Prices (ledger prestashop_price): " + counts(
+                "SELECT outcome, count(*) FROM sync_ledger WHERE target = 'prestashop_price' GROUP BY outcome")
+                + "; held for review (dead letters needs_review, open): " + str(conn.execute(sa.text(
+                    "SELECT count(*) FROM dead_letters WHERE reason_class = 'needs_review' AND status = 'open'"))
+                    .scalar()))
+            lines.append("  Customer 360 decisions (customer_matches, decision/rule): " + counts(
+                "SELECT decision || '/' || rule, count(*) FROM customer_matches GROUP BY decision, rule "
+                "ORDER BY decision, rule"))
+            lines.append("  Customer 360 rows: " + str(conn.execute(sa.text(
+                "SELECT count(*) FROM customer_360")).scalar()))
+            lines.append(f"  Finance, {week[0]} to {week[-1]} (finance_recon_items by status): " + counts(
+                "SELECT status, count(*) FROM finance_recon_items WHERE interval_start >= :lo GROUP BY status "
+                "ORDER BY status", lo=datetime.fromisoformat(week[0])))
+    finally:
+        engine.dispose()
+    return "\n".join(lines)
 
 
 def _xcom(run: Any, task_id: str) -> dict:
@@ -205,6 +273,7 @@ def _where(var: Path, staging_db: Path) -> str:
         f"  Quality reports (HTML + JSON):  {(var / 'reports').as_uri()}/",
         *(f"  Run summary:                    {p.as_uri()}" for p in summaries),
         "  Order-to-cash guide:            docs/order-to-cash.md",
+        "  Reconciliation reports:         inventory-*, prices-*, customer-360-*, finance-recon-<day>.html above",
         f"  Staging database (SQLite):      {staging_db}",
         "  The same DAGs in the Airflow UI: docs/airflow.md, 'Run the DAGs in Airflow'.",
     ])

@@ -1,5 +1,7 @@
 """``python -m prestaoracle run FLOW``: one flow once, outside the scheduler, through the functions the DAG tasks call.
 
+Flows: ``order-to-cash``, ``order-status``, ``inventory``, ``prices``, ``customer-360``, ``finance-recon``.
+
 Connections come from the environment (``AIRFLOW_CONN_<ID>`` JSON or URI) or, with ``_AIRFLOW_PROCESS_CONTEXT=server``,
 from the Airflow metadata database. ``--start``/``--end`` choose an exact window (a replay: nothing the target has is
 written again); without them the flow reads from its watermarks to now. Exit 0 when the flow ran, whatever it
@@ -108,7 +110,9 @@ def add_parser(sub: Any) -> None:
     run = sub.add_parser("run", help="run one flow once through the same functions as its DAG",
                          description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("flow", choices=(*FLOWS, *PLANNED))
-    run.add_argument("--start", type=_instant, help="start of an exact window (ISO; no offset: UTC): a replay")
+    run.add_argument("--start", type=_instant, help="start of an exact window (ISO; no offset: UTC): for the order "
+                     "flows a replay of that window; finance-recon reconciles the days of [start, end); the other "
+                     "reconciliations compare what is staged, after staging up to --end from the watermarks")
     run.add_argument("--end", type=_instant, help="end of the window (default: now)")
     run.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                      help="order-to-cash/order-status: oracle_target=fusion|ebs, order_ids=1,2,3, digest=false; "

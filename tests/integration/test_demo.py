@@ -1,5 +1,7 @@
 """``make demo`` keeps working: it starts both sandboxes, runs the whole order-to-cash loop in an embedded Airflow
-(staging, orders into Oracle, two weeks of Oracle clock, status and tracking back) and says where the reports are."""
+(staging, orders into Oracle, two weeks of Oracle clock, status and tracking back), then the reconciliation DAGs
+(stock and prices written to the shop, customers matched, a week of finance reconciled) and says where the reports
+are."""
 
 from __future__ import annotations
 
@@ -24,6 +26,12 @@ def test_demo_runs_the_dags_end_to_end(tmp_path: Path) -> None:
     assert "oracle_to_staging: success" in out.stdout
     assert "prestashop_orders_to_oracle: success" in out.stdout
     assert "oracle_status_to_prestashop: success" in out.stdout
+    for dag_id in ("inventory_to_prestashop", "prices_to_prestashop", "customer_360", "financial_reconciliation"):
+        assert f"{dag_id}: success" in out.stdout, out.stdout[-3000:]
+    assert re.search(r"Stock written to the shop \(ledger prestashop_stock\): updated \d+", out.stdout)
+    assert re.search(r"Customer 360 decisions .*matched/shop_reference \d+", out.stdout)
+    finance = re.search(r"Finance, 2026-10-25 to 2026-10-31 \(finance_recon_items by status\): (.*)", out.stdout)
+    assert finance and "matched" in finance.group(1) and "missing_in_oracle" in finance.group(1), out.stdout[-3000:]
     created = int(re.search(r"created (\d+)", out.stdout).group(1))
     tracking = int(re.search(r"tracking numbers written (\d+)", out.stdout).group(1))
     assert created > 50 and tracking >= created // 2, out.stdout[-3000:]
