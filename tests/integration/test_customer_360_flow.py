@@ -209,3 +209,45 @@ def test_the_report_lists_the_guest_duplicate_and_the_shared_account(world: Worl
         steps = {r.step for r in conn.execute(sa.text(
             "SELECT step FROM run_metrics WHERE run_id = 'c360-2' AND flow = 'customer-360'"))}
     assert steps == {"match", "build_360", "report"}
+
+
+# ------------------------------------------------------------------------------------ dead letters, without a sandbox
+
+
+def test_a_customer_without_email_or_name_waits_as_a_dead_letter_until_fixed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prestaoracle.flows.customer_360 import match_step
+    from prestaoracle.staging import connect
+    from prestaoracle.staging.schema import dead_letters, ora_accounts, ps_customers
+
+    url = f"sqlite:///{tmp_path / 'staging.db'}"
+    monkeypatch.setenv("AIRFLOW_CONN_STAGING_DEFAULT", json.dumps({"conn_type": "generic",
+                                                                   "extra": {"sqlalchemy_url": url}}))
+    monkeypatch.delenv("PRESTAORACLE_CUSTOMER360_CONFIG", raising=False)
+    staging = connect(url, upgrade=True)
+    try:
+        with staging.engine.begin() as conn:
+            conn.execute(ps_customers.insert(), [
+                {"id_customer": 1, "email": "ann@example.com", "firstname": "Ann", "lastname": "Lee",
+                 "is_guest": False, "deleted": False, "dq_status": "passed"},
+                {"id_customer": 2, "email": None, "firstname": None, "lastname": None, "is_guest": True,
+                 "deleted": False, "dq_status": "passed"}])
+            conn.execute(ora_accounts.insert(), [
+                {"cust_account_id": 10, "account_number": "A10", "party_id": 100, "name": "Ann Lee",
+                 "email": "ann@example.com", "status": "A", "source_system": "PSHOP", "source_ref": "1",
+                 "dq_status": "passed"}])
+
+        def letters() -> list[tuple]:
+            with staging.engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(sa.select(dead_letters.c.record_key,
+                                                                 dead_letters.c.reason_class, dead_letters.c.status))]
+
+        assert match_step(run_id="m1")["quarantined"] == 1
+        assert letters() == [("2", "invalid_data", "open")]
+        with staging.engine.begin() as conn:  # the shop gave the customer an e-mail
+            conn.execute(ps_customers.update().where(ps_customers.c.id_customer == 2).values(email="bo@example.com"))
+        result = match_step(run_id="m2")
+        assert (result["quarantined"], result["resolved"]) == (0, 1)
+        assert letters() == [("2", "invalid_data", "resolved")]
+    finally:
+        staging.dispose()

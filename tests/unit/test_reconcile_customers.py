@@ -177,3 +177,12 @@ def test_bad_thresholds_are_refused() -> None:
         rc.MatchSettings(match_threshold=0.5, review_threshold=0.9)
     with pytest.raises(ValueError, match="name: m and u need 4"):
         rc.MatchSettings(name=rc.Comparison(m=(0.9, 0.1), u=(0.1, 0.9)))
+
+
+def test_unconverted_currencies_are_those_of_orders_or_invoices_without_a_rate() -> None:
+    # EUR (the default) and USD have rates; GBP orders and CHF invoices do not; a converted order currency is fine
+    rates = {"EUR": 1.0, "USD": 1.1}
+    orders = pd.Series(["EUR", "GBP", "USD", None])
+    invoices = pd.Series(["EUR", "CHF", None])
+    assert rc.unconverted_currencies(rates, orders, invoices) == ["CHF", "GBP"]
+    assert rc.unconverted_currencies(rates, pd.Series(["USD"]), pd.Series([], dtype=object)) == []

@@ -187,6 +187,11 @@ def match_step(*, run_id: str, config: Customer360Config | None = None) -> dict[
             customers, bad, accounts = _prepared(conn)
         decisions = decide(customers, accounts, config.settings, bad)
         with staging.engine.begin() as conn:
+            # a customer given an e-mail or a name since is matchable now: close its dead letter (this stage's only)
+            matchable = {str(k) for k in customers["id_customer"]}
+            fixed = [d.id for d in dead_letters.list_open(conn, source="prestashop", entity="customers", stage=STAGE,
+                                                          include_replayed=True) if d.record_key in matchable]
+            resolved = dead_letters.resolve(conn, fixed, note=f"run {run_id}: the customer can be matched now")
             for row in _records(bad[["id_customer", "email", "name", "is_guest"]]):
                 dead_letters.quarantine(
                     conn, source="prestashop", entity="customers", record_key=row["id_customer"], stage=STAGE,
@@ -197,6 +202,7 @@ def match_step(*, run_id: str, config: Customer360Config | None = None) -> dict[
                                stamp={"decided_at": now, "run_id": run_id})
         by = decisions.groupby(["decision", "rule"]).size()
         result = {"customers": len(decisions), "accounts": len(accounts), "quarantined": len(bad),
+                  "resolved": resolved,
                   "by_decision": {str(k): int(v) for k, v in decisions["decision"].value_counts().sort_index().items()},
                   "by_rule": {f"{d}/{r}": int(n) for (d, r), n in by.items()}, "written": written}
         counts.add(read=len(decisions) + len(accounts), written=written["inserted"] + written["updated"]
@@ -210,7 +216,7 @@ def build_step(*, run_id: str, config: Customer360Config | None = None) -> dict[
     import pandas as pd
     import sqlalchemy as sa
 
-    from prestaoracle.reconcile.customers import build_360, shop_rates
+    from prestaoracle.reconcile.customers import build_360, shop_rates, unconverted_currencies
     from prestaoracle.staging import schema as s
     from prestaoracle.staging.metrics import timed_step
 
@@ -231,8 +237,7 @@ def build_step(*, run_id: str, config: Customer360Config | None = None) -> dict[
         everyone = pd.concat([customers, bad], ignore_index=True).sort_values("id_customer", ignore_index=True)
         rows = build_360(everyone, accounts, decisions, shop_orders=shop_orders, oracle_orders=oracle_orders,
                          invoices=invoices, rates=rates, settings=config.settings)
-        unconverted = sorted(set(oracle_orders["currency"].dropna()) | set(invoices["currency"].dropna())
-                             - set(rates))
+        unconverted = unconverted_currencies(rates, oracle_orders["currency"], invoices["currency"])
         with staging.engine.begin() as conn:
             written = _rewrite(conn, s.customer_360, rows, key="customer_key", compare=_360_COMPARE,
                                stamp={"updated_at": _now(), "run_id": run_id})

@@ -39,6 +39,7 @@ __all__ = [
     "probable_duplicates",
     "score_pairs",
     "shop_rates",
+    "unconverted_currencies",
 ]
 
 log = logging.getLogger(__name__)
@@ -580,6 +581,14 @@ def build_360(customers: pd.DataFrame, accounts: pd.DataFrame, decisions: pd.Dat
 
 def _number(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s.astype(object), errors="coerce").astype("float64")
+
+
+def unconverted_currencies(rates: Mapping[str, float], *currencies: pd.Series) -> list[str]:
+    """The currencies in ``currencies`` that ``rates`` cannot convert (their amounts are left out of the 360)."""
+    seen: set[str] = set()
+    for column in currencies:
+        seen |= set(column.dropna().astype(str))
+    return sorted(seen - set(rates))
 
 
 def _converted(amount: pd.Series, currency: pd.Series, rates: Mapping[str, float]) -> pd.Series:
