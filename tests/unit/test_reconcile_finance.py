@@ -180,23 +180,95 @@ def test_config_errors_name_the_key(tmp_path) -> None:
     assert load_config(environ={"PRESTAORACLE_FINANCE_CONFIG": str(good)}).recipients == ("a@x.test", "b@x.test")
 
 
-def test_csv_report_quotes_and_is_a_pure_function_of_the_items() -> None:
-    from prestaoracle.flows import finance_recon as flow
-
-    items = run(payments((1, "AAA", "EUR", 10.0, "2026-11-20 10:00:00")),
-                receipts((15, 'R"5', "EUR", 50.0, "2026-11-20", "Customer remittance of order EEE")))
-    view = flow._view(DAY, items)
-    csv_text = flow._env().get_template("report.csv.j2").render(**view)
-    lines = csv_text.splitlines()
-    assert lines[0] == ",".join(fin.ITEM_COLUMNS)
-    assert len(lines) == 3 and '"R""5"' in lines[2]
+def test_csv_report_quotes_what_csv_requires_and_holds_no_run_id() -> None:
     import csv
     import io
 
-    parsed = list(csv.DictReader(io.StringIO(csv_text)))
-    assert [(r["item_key"], r["status"], r["oracle_amount"]) for r in parsed] == [
-        ("payment:1", "missing_in_oracle", ""), ("receipt:15", "missing_in_shop", "50.00")]
-    html = flow._env().get_template("report.html.j2").render(**view)
-    assert html == flow._env().get_template("report.html.j2").render(**flow._view(DAY, items.copy()))
-    assert "missing_in_shop" in html and "R&#34;5" in html
+    from prestaoracle.flows import finance_recon as flow
 
+    items = run(payments((1, "AAA", "EUR", 10.0, "2026-11-20 10:00:00")),
+                receipts((15, 'R"5,x', "EUR", 50.0, "2026-11-20", "Customer remittance of order EEE")))
+    csv_text = flow._env().get_template("report.csv.j2").render(**flow._view(DAY, items))
+    lines = csv_text.splitlines()
+    assert lines[0] == ",".join(fin.ITEM_COLUMNS)
+    # A quote doubled and the cell quoted, because of the quote and of the comma.
+    assert len(lines) == 3 and ',"R""5,x",' in lines[2]
+    parsed = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [(r["item_key"], r["status"], r["oracle_ref"], r["oracle_amount"]) for r in parsed] == [
+        ("payment:1", "missing_in_oracle", "", ""), ("receipt:15", "missing_in_shop", 'R"5,x', "50.00")]
+    html = flow._env().get_template("report.html.j2").render(**flow._view(DAY, items))
+    assert "missing_in_shop" in html and "R&#34;5,x" in html
+    # Nothing of the run in the files: a re-run must write the same bytes.
+    for text in (csv_text, html):
+        assert "backfill" not in text and "scheduled__" not in text and "manual__" not in text
+
+
+def test_a_missing_record_does_not_shift_the_later_pairs() -> None:
+    # A payment of 50 never received, then 70 paid and received the same day: missing(50) and matched(70).
+    pays = payments((1, "ABC", "EUR", 50.0, "2026-11-01 10:00:00"), (2, "ABC", "EUR", 70.0, "2026-11-10 10:00:00"))
+    recs = receipts((11, "R11", "EUR", 70.0, "2026-11-10", "order ABC"))
+    both = run(pays, recs, days=(date(2026, 11, 1), date(2026, 11, 10)))
+    assert statuses(both) == {"payment:1": "missing_in_oracle", "payment:2": "matched"}
+    assert both.set_index("item_key").loc["payment:2", "oracle_ref"] == "R11"
+
+
+def test_same_amount_pairs_first_then_the_nearest() -> None:
+    # Two payments on one day, receipts in the other order and one a day late: the amounts decide the pairs.
+    pays = payments((1, "AAA", "EUR", 30.0, "2026-11-20 09:00:00"), (2, "AAA", "EUR", 70.0, "2026-11-20 10:00:00"),
+                    (3, "AAA", "EUR", 20.0, "2026-11-20 11:00:00"))
+    recs = receipts((21, "R1", "EUR", 70.0, "2026-11-20", "order AAA"),
+                    (22, "R2", "EUR", 30.0, "2026-11-21", "order AAA"),
+                    (23, "R3", "EUR", 25.0, "2026-11-20", "order AAA"))
+    items = run(pays, recs).set_index("item_key")
+    assert items["status"].to_dict() == {"payment:1": "timing_difference", "payment:2": "matched",
+                                         "payment:3": "amount_mismatch"}
+    assert items["oracle_ref"].to_dict() == {"payment:1": "R2", "payment:2": "R1", "payment:3": "R3"}
+
+
+def test_a_pair_too_far_apart_leaves_both_free_for_others() -> None:
+    # The first 70 (the 1st) has no receipt; the receipt on the 10th belongs to the second 70, not to the first.
+    pays = payments((1, "AAA", "EUR", 70.0, "2026-11-01 10:00:00"), (2, "AAA", "EUR", 70.0, "2026-11-10 10:00:00"))
+    recs = receipts((11, "R1", "EUR", 70.0, "2026-11-10", "order AAA"))
+    items = run(pays, recs, days=(date(2026, 11, 1), date(2026, 11, 10)))
+    assert statuses(items) == {"payment:1": "missing_in_oracle", "payment:2": "matched"}
+
+
+def test_a_mismatch_across_two_days_is_one_break() -> None:
+    items = run(payments((1, "ABC", "EUR", 50.0, "2026-11-20 10:00:00")),
+                receipts((11, "R11", "EUR", 49.0, "2026-11-21", "order ABC")),
+                days=(DAY, date(2026, 11, 21)))
+    assert statuses(items) == {"payment:1": "amount_mismatch", "receipt:11": "amount_mismatch"}
+    assert fin.unexplained(items) == (1, 1.0)
+
+
+def test_split_payments_against_one_receipt_are_no_break() -> None:
+    items = run(payments((1, "ABC", "EUR", 50.0, "2026-11-20 10:00:00"), (2, "ABC", "EUR", 50.0, "2026-11-20 11:00:00"),
+                         (3, "XYZ", "EUR", 50.0, "2026-11-20 11:00:00"),
+                         (4, "XYZ", "EUR", 50.0, "2026-11-20 11:00:00")),
+                receipts((11, "R11", "EUR", 100.0, "2026-11-20", "order ABC"),
+                         (12, "R12", "EUR", 90.0, "2026-11-20", "order XYZ")))
+    assert statuses(items) == {"payment:1": "matched", "payment:2": "matched", "payment:3": "amount_mismatch",
+                               "payment:4": "missing_in_oracle"}
+    assert fin.unexplained(items) == (2, 90.0)  # XYZ's total is 10 short: its breaks stay
+    assert "same total" in items.set_index("item_key").loc["payment:2", "explanation"]
+
+
+def test_the_order_in_a_receipt_text_is_found_whatever_its_case() -> None:
+    found = fin.receipt_orders(pd.DataFrame({"reference": ["Order ABC", "ORDER DEF", "order GHI", "no order"]}),
+                               NO_INVOICES)
+    assert found.tolist() == ["ABC", "DEF", "GHI", None]
+    invoices = pd.DataFrame({"transaction_number": ["110023"], "purchase_order": ["AAA"]})
+    assert fin.receipt_orders(pd.DataFrame({"reference": ["INVOICE 110023"]}), invoices).tolist() == ["AAA"]
+
+
+def test_missing_items_near_the_interval_end_are_provisional() -> None:
+    pays = payments((1, "AAA", "EUR", 10.0, "2026-11-17 10:00:00"), (2, "BBB", "EUR", 20.0, "2026-11-18 10:00:00"),
+                    (3, "CCC", "EUR", 30.0, "2026-11-20 10:00:00"))
+    recs = receipts((13, "R3", "EUR", 29.0, "2026-11-20", "order CCC"))
+    items = run(pays, recs, days=[date(2026, 11, d) for d in (17, 18, 19, 20)])
+    pending = fin.provisional(items, end=date(2026, 11, 21), timing_days=3)
+    # The 17th is final (a receipt could be dated the 20th at the latest); the 18th may still get one on the 21st.
+    assert dict(zip(items["item_key"], pending, strict=True)) == {
+        "payment:1": False, "payment:2": True, "payment:3": False}
+    assert fin.unexplained(items, exclude=pending) == (2, 11.0)
+    assert fin.unexplained(items) == (3, 31.0)

@@ -120,16 +120,26 @@ def _zone(name: str, source: str) -> Any:
                                  "such as Europe/Paris, or leave it empty for the shop's") from None
 
 
+_SHOP_ZONES: dict[str, str] = {}
+"""PS_TIMEZONE read from a shop, per shop URL: asked once per process (a backfill's runs need not reach the shop)."""
+
+
 def _ledger_zone(config: FinanceConfig) -> str:
-    """The configured ledger time zone, else the shop's (its connection's, else PS_TIMEZONE read from the shop)."""
+    """The configured ledger time zone, else the shop's (its connection's extra, else PS_TIMEZONE read from the shop
+    once per process)."""
     if config.ledger_timezone:
         return config.ledger_timezone
     from prestaoracle import connections
     from prestaoracle.prestashop.reader import PrestaShopReader
 
-    client = connections.prestashop_client()
-    zone = client.shop_timezone or PrestaShopReader(client).shop_timezone()
-    return str(getattr(zone, "key", None) or zone)
+    with connections.prestashop_client() as client:
+        if client.shop_timezone is not None:
+            return str(getattr(client.shop_timezone, "key", None) or client.shop_timezone)
+        url = client.base_url
+        if url not in _SHOP_ZONES:
+            zone = PrestaShopReader(client).shop_timezone()
+            _SHOP_ZONES[url] = str(getattr(zone, "key", None) or zone)
+        return _SHOP_ZONES[url]
 
 
 # ------------------------------------------------------------------------------------------------ plumbing
@@ -170,49 +180,89 @@ def report_path(day: date, suffix: str) -> Path:
 # ------------------------------------------------------------------------------------------------ reconcile
 
 
-def _frames(conn: Any, lo: datetime, hi: datetime) -> dict[str, Any]:
-    """Staged rows of the window [lo, hi) (naive UTC; Oracle dates compared as dates), not quarantined."""
+def _chunks(values: Any, size: int = 500) -> Iterator[list[Any]]:
+    values = sorted({v for v in values if v is not None and v == v})
+    for at in range(0, len(values), size):
+        yield values[at:at + size]
+
+
+def _frames(conn: Any, days: list[date]) -> dict[str, Any]:
+    """The staged records (not quarantined) of every order the ``days`` touch, whatever their dates.
+
+    First the records dated on the days (shop instants a day either side: a shop-local day is at most 14 hours off
+    its UTC date) name the orders; then every record of those orders is read. An order's records pair among
+    themselves, so reading all of them makes a day's answer the same whichever interval it is reconciled in.
+    """
     import pandas as pd
     import sqlalchemy as sa
 
+    from prestaoracle.reconcile.finance import receipt_orders
     from prestaoracle.staging import schema as s
 
     def read(statement: Any) -> pd.DataFrame:
         return pd.read_sql(statement, conn)
 
+    def read_in(build: Any, values: Any) -> pd.DataFrame:
+        parts = [read(build(chunk)) for chunk in _chunks(values)]
+        return pd.concat(parts, ignore_index=True) if parts else read(build([]))
+
     ok = "quarantined"
-    pay = s.ps_order_payments
-    slips = s.ps_order_slips
-    orders = s.ps_orders
-    rec = s.ora_receipts
-    inv = s.ora_invoices
-    so = s.ora_sales_orders
-    payments = read(sa.select(pay.c.id_order_payment, pay.c.order_reference, pay.c.currency_iso, pay.c.amount,
-                              pay.c.date_add, orders.c.id_order)
-                    .join(orders, orders.c.reference == pay.c.order_reference, isouter=True)
-                    .where(pay.c.dq_status != ok, pay.c.date_add >= lo, pay.c.date_add < hi))
-    payments = payments.drop_duplicates("id_order_payment", keep="first")
-    refunds = read(sa.select(slips.c.id_order_slip, slips.c.id_order, slips.c.amount, slips.c.date_add)
-                   .where(slips.c.dq_status != ok, slips.c.date_add >= lo, slips.c.date_add < hi))
-    order_rows = read(sa.select(orders.c.id_order, orders.c.reference, orders.c.currency_iso)
-                      .where(orders.c.id_order.in_(sa.select(slips.c.id_order).where(slips.c.date_add >= lo,
-                                                                                       slips.c.date_add < hi))))
+    pay, slips, orders, rec, inv, so = (s.ps_order_payments, s.ps_order_slips, s.ps_orders, s.ora_receipts,
+                                        s.ora_invoices, s.ora_sales_orders)
+    lo = datetime.combine(days[0], datetime.min.time()) - timedelta(days=1)
+    hi = datetime.combine(days[-1], datetime.min.time()) + timedelta(days=2)
+    first, after = days[0], days[-1] + timedelta(days=1)
+
+    pay_query = (sa.select(pay.c.id_order_payment, pay.c.order_reference, pay.c.currency_iso, pay.c.amount,
+                           pay.c.date_add, orders.c.id_order)
+                 .join(orders, orders.c.reference == pay.c.order_reference, isouter=True)
+                 .where(pay.c.dq_status != ok))
+    slip_query = sa.select(slips.c.id_order_slip, slips.c.id_order, slips.c.amount, slips.c.date_add).where(
+        slips.c.dq_status != ok)
+    memo_query = sa.select(inv.c.customer_trx_id, inv.c.transaction_number, inv.c.transaction_type,
+                           inv.c.transaction_date, inv.c.currency, inv.c.entered_amount, inv.c.purchase_order).where(
+        inv.c.dq_status != ok)
+
+    # The days' own records.
+    payments = read(pay_query.where(pay.c.date_add >= lo, pay.c.date_add < hi))
+    refunds = read(slip_query.where(slips.c.date_add >= lo, slips.c.date_add < hi))
+    memos = read(memo_query.where(inv.c.transaction_date >= first, inv.c.transaction_date < after))
+    # Receipts name their order in free text: read them all (narrow) and find the orders here, not in SQL.
     receipts = read(sa.select(rec.c.cash_receipt_id, rec.c.receipt_number, rec.c.receipt_date, rec.c.amount,
-                              rec.c.currency, rec.c.reference)
-                    .where(rec.c.dq_status != ok, rec.c.receipt_date >= lo.date(), rec.c.receipt_date < hi.date()))
-    memos = read(sa.select(inv.c.customer_trx_id, inv.c.transaction_number, inv.c.transaction_type,
-                           inv.c.transaction_date, inv.c.currency, inv.c.entered_amount, inv.c.purchase_order)
-                 .where(inv.c.dq_status != ok, inv.c.transaction_date >= lo.date(),
-                        inv.c.transaction_date < hi.date()))
-    # The invoices a receipt may name ("Payment of invoice N") can be older than the window: read them by number.
-    numbers = receipts["reference"].fillna("").str.extract(r"\binvoice\s+([A-Za-z0-9_-]+)", expand=False).dropna()
-    named = read(sa.select(inv.c.transaction_number, inv.c.purchase_order)
-                 .where(inv.c.transaction_number.in_(sorted(set(numbers))))) if len(numbers) else \
-        pd.DataFrame({"transaction_number": [], "purchase_order": []})
+                              rec.c.currency, rec.c.reference).where(rec.c.dq_status != ok))
+    numbers = receipts["reference"].fillna("").str.extract(r"(?i)\binvoice\s+([A-Za-z0-9_-]+)", expand=False)
+    dated = pd.to_datetime(receipts["receipt_date"], errors="coerce")
+    in_days = (dated >= pd.Timestamp(first)) & (dated < pd.Timestamp(after))
+    named = read_in(lambda chunk: sa.select(inv.c.transaction_number, inv.c.purchase_order)
+                    .where(inv.c.transaction_number.in_(chunk)), numbers[in_days].dropna())
+    slip_refs = read_in(lambda chunk: sa.select(orders.c.reference).where(orders.c.id_order.in_(chunk)),
+                        refunds["id_order"])
+    touched = (set(payments["order_reference"].dropna()) | set(slip_refs["reference"].dropna())
+               | set(memos["purchase_order"].dropna())
+               | set(receipt_orders(receipts[in_days], named).dropna()))
+
+    # Every record of those orders.
+    payments = pd.concat([payments, read_in(lambda chunk: pay_query.where(pay.c.order_reference.in_(chunk)),
+                                            touched)], ignore_index=True)
+    order_rows = read_in(lambda chunk: sa.select(orders.c.id_order, orders.c.reference, orders.c.currency_iso)
+                         .where(orders.c.reference.in_(chunk)), touched)
+    refunds = pd.concat([refunds, read_in(lambda chunk: slip_query.where(slips.c.id_order.in_(chunk)),
+                                          order_rows["id_order"])], ignore_index=True)
+    order_rows = pd.concat([order_rows, read_in(
+        lambda chunk: sa.select(orders.c.id_order, orders.c.reference, orders.c.currency_iso)
+        .where(orders.c.id_order.in_(chunk)), refunds["id_order"])], ignore_index=True)
+    billed = read_in(lambda chunk: memo_query.where(inv.c.purchase_order.in_(chunk)), touched)
+    memos = pd.concat([memos, billed], ignore_index=True)
+    named = pd.concat([named, billed[["transaction_number", "purchase_order"]]], ignore_index=True)
+    of_order = receipt_orders(receipts, named)
+    receipts = receipts[in_days | of_order.isin(touched)]
     sales = read(sa.select(so.c.source_number.label("order_reference"), so.c.order_number.label("oracle_order_number"))
                  .where(so.c.source_number.is_not(None)))
-    return {"payments": payments, "refunds": refunds, "orders": order_rows, "receipts": receipts, "memos": memos,
-            "named_invoices": named, "sales_orders": sales}
+    return {"payments": payments.drop_duplicates("id_order_payment", keep="first"),
+            "refunds": refunds.drop_duplicates("id_order_slip", keep="first"),
+            "orders": order_rows.drop_duplicates("id_order", keep="first"), "receipts": receipts,
+            "memos": memos.drop_duplicates("customer_trx_id", keep="first"),
+            "named_invoices": named.drop_duplicates("transaction_number", keep="last"), "sales_orders": sales}
 
 
 def _quarantine_bad(conn: Any, bad: Any, *, source: str, entity: str, key: str, run_id: str) -> int:
@@ -227,6 +277,17 @@ def _quarantine_bad(conn: Any, bad: Any, *, source: str, entity: str, key: str, 
             how_to_fix=f"Correct the {entity} record in {'the shop' if source == 'prestashop' else 'Oracle'}; the "
                        "next run of its day reconciles it", payload=payload, run_id=run_id)
     return len(bad)
+
+
+def _resolve_fixed(conn: Any, good: Mapping[tuple[str, str], Any]) -> int:
+    """Close the open dead letters of records this run found fine: corrected at the source, they must not stay open
+    (nor be counted again by the next rerun). One read of the stage's open rows, one update."""
+    from prestaoracle.staging import dead_letters
+
+    fine = {(source, entity, str(key)) for (source, entity), keys in good.items() for key in keys.tolist()}
+    ids = [d.id for d in dead_letters.list_open(conn, stage=STAGE, include_replayed=True)
+           if (d.source, d.entity, d.record_key) in fine]
+    return dead_letters.resolve(conn, ids, note="the record reconciles now") if ids else 0
 
 
 def _db_value(value: Any) -> Any:
@@ -257,14 +318,9 @@ def reconcile_step(*, run_id: str, start: datetime | str, end: datetime | str,
     days = _days(start, end)
     tz = _ledger_zone(config)
     tolerances = fin.Tolerances(amount=config.amount_tolerance, timing_days=config.timing_days)
-    # Read the neighbouring days too: a counterpart up to timing_days away explains an item; one more day on each
-    # side covers the shift between the shop's calendar and UTC.
-    margin = timedelta(days=config.timing_days + 1)
-    lo = datetime.combine(days[0], datetime.min.time()) - margin
-    hi = datetime.combine(days[-1], datetime.min.time()) + timedelta(days=1) + margin
     with _staging() as staging, metrics.timed_step(staging.engine, run_id, FLOW, "reconcile") as m:
         with staging.engine.begin() as conn:
-            frames = _frames(conn, lo, hi)
+            frames = _frames(conn, days)
             payments, bad_payments = fin.split_invalid(
                 frames["payments"], key="id_order_payment", required=("order_reference", "currency_iso"),
                 amount="amount", date_column="date_add")
@@ -289,6 +345,11 @@ def reconcile_step(*, run_id: str, start: datetime | str, end: datetime | str,
                                   run_id=run_id)
                 + _quarantine_bad(conn, bad_memos, source="oracle", entity="credit_memos", key="customer_trx_id",
                                   run_id=run_id))
+            resolved = _resolve_fixed(conn, {
+                ("prestashop", "order_payments"): payments["id_order_payment"],
+                ("prestashop", "order_slips"): refunds["id_order_slip"],
+                ("oracle", "receipts"): receipts["cash_receipt_id"],
+                ("oracle", "credit_memos"): memos["customer_trx_id"]})
             shop = pd.concat([fin.payment_side(payments, tz),
                               fin.refund_side(refunds.drop(columns=["reference", "currency_iso"]),
                                               frames["orders"], tz)], ignore_index=True)
@@ -308,12 +369,14 @@ def reconcile_step(*, run_id: str, start: datetime | str, end: datetime | str,
         m.written = len(rows)
         m.quarantined = quarantined
         by_status = items["status"].value_counts().sort_index().to_dict()
-        m.details.update(days=[d.isoformat() for d in days], ledger_timezone=tz, replaced=deleted,
+        m.details.update(days=[d.isoformat() for d in days], ledger_timezone=tz, replaced=deleted, resolved=resolved,
                          by_status={k: int(v) for k, v in by_status.items()})
-    breaks, amount = fin.unexplained(items)
+    breaks, amount = fin.unexplained(items, exclude=fin.provisional(
+        items, end=days[-1] + timedelta(days=1), timing_days=config.timing_days))
     return {"flow": FLOW, "step": "reconcile", "days": [d.isoformat() for d in days], "ledger_timezone": tz,
             "items": len(rows), "by_status": {k: int(v) for k, v in by_status.items()},
-            "unexplained_breaks": breaks, "unexplained_amount": amount, "quarantined": quarantined}
+            "unexplained_breaks": breaks, "unexplained_amount": amount, "quarantined": quarantined,
+            "resolved": resolved}
 
 
 # ------------------------------------------------------------------------------------------------ read back
@@ -377,9 +440,17 @@ _FORMATS = {"interval_start": "date", "interval_end": "date", "shop_amount": "mo
             "difference": "money", "shop_date": "datetime", "oracle_date": "date", "id_order": "int"}
 
 
-def _view(day: date, items: Any) -> dict[str, Any]:
+PROVISIONAL = " (provisional: may still arrive)"
+
+
+def _view(day: date, items: Any, provisional: Any = None) -> dict[str, Any]:
+    """What the templates show of ``items``; ``provisional`` (a mask) marks the missing items whose counterpart may
+    still come: they are listed, said to be provisional, and left out of the break count."""
     from prestaoracle.reconcile.finance import ITEM_COLUMNS, STATUSES, UNEXPLAINED, summarize, unexplained
 
+    if provisional is not None and len(items):
+        items = items.assign(explanation=items["explanation"].where(~provisional,
+                                                                    items["explanation"] + PROVISIONAL))
     rows = [{c: _fmt(r[c], _FORMATS.get(c, "text")) for c in ITEM_COLUMNS} for r in items.to_dict("records")]
     summary = summarize(items) if len(items) else None
     table = [] if summary is None else [
@@ -387,17 +458,22 @@ def _view(day: date, items: Any) -> dict[str, Any]:
          "shop_amount": _fmt(r["shop_amount"], "money"), "oracle_amount": _fmt(r["oracle_amount"], "money"),
          "break_amount": _fmt(r["break_amount"], "money")} for r in summary.to_dict("records")]
     counts = items["status"].value_counts().to_dict() if len(items) else {}
-    breaks, amount = unexplained(items) if len(items) else (0, 0.0)
-    return {"day": day.isoformat(), "columns": list(ITEM_COLUMNS), "rows": rows, "summary": table,
+    breaks, amount = unexplained(items, exclude=provisional) if len(items) else (0, 0.0)
+    pending = int(provisional.sum()) if provisional is not None and len(items) else 0
+    return {"day": day.isoformat(), "provisional": pending, "columns": list(ITEM_COLUMNS), "rows": rows,
+            "summary": table,
             "counts": [(s, int(counts.get(s, 0))) for s in STATUSES], "unexplained_statuses": list(UNEXPLAINED),
             "breaks": breaks, "break_amount": f"{amount:.2f}", "total": len(rows), "docs": DOCS}
 
 
-def report_step(*, run_id: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
-    """Write the HTML and CSV report of each business day of the interval, from its stored items only: the same
-    rows give the same bytes (no run id, no clock inside; the run id is in ``run_metrics``)."""
+def report_step(*, run_id: str, start: datetime | str, end: datetime | str,
+                config: FinanceConfig | None = None) -> dict[str, Any]:
+    """Write the HTML and CSV report of each business day of the interval, from its stored items and the interval
+    alone: the same rows give the same bytes (no run id, no clock inside; the run id is in ``run_metrics``)."""
+    from prestaoracle.reconcile.finance import provisional
     from prestaoracle.staging import metrics
 
+    config = config or load_config()
     days = _days(start, end)
     env = _env()
     written: list[str] = []
@@ -406,7 +482,9 @@ def report_step(*, run_id: str, start: datetime | str, end: datetime | str) -> d
         with staging.engine.connect() as conn:
             items = _items(conn, days)
         for day in days:
-            view = _view(day, items[items["interval_start"].dt.date == day])
+            of_day = items[items["interval_start"].dt.date == day]
+            view = _view(day, of_day, provisional(of_day, end=days[-1] + timedelta(days=1),
+                                                  timing_days=config.timing_days))
             for suffix in ("html", "csv"):
                 path = report_path(day, suffix)
                 path.write_text(env.get_template(f"report.{suffix}.j2").render(**view), encoding="utf-8")
@@ -430,7 +508,7 @@ def alert_step(*, run_id: str, start: datetime | str, end: datetime | str, max_b
     """Mail the business recipients when the interval's unexplained breaks pass the threshold (count or amount;
     ``max_breaks`` / ``max_break_amount`` override the configuration's). Timing differences never count."""
     from prestaoracle import alerts
-    from prestaoracle.reconcile.finance import UNEXPLAINED, unexplained
+    from prestaoracle.reconcile.finance import UNEXPLAINED, provisional, unexplained
     from prestaoracle.staging import metrics
 
     config = config or load_config()
@@ -442,8 +520,10 @@ def alert_step(*, run_id: str, start: datetime | str, end: datetime | str, max_b
     with _staging(upgrade=False) as staging, metrics.timed_step(staging.engine, run_id, FLOW, "alert") as m:
         with staging.engine.connect() as conn:
             items = _items(conn, days)
-        breaks, amount = unexplained(items) if len(items) else (0, 0.0)
-        result.update(breaks=breaks, break_amount=amount)
+        # A missing counterpart that may still be dated after the interval is not a break yet.
+        pending = provisional(items, end=days[-1] + timedelta(days=1), timing_days=config.timing_days)
+        breaks, amount = unexplained(items, exclude=pending) if len(items) else (0, 0.0)
+        result.update(breaks=breaks, break_amount=amount, provisional=int(pending.sum()))
         m.read = len(items)
         if not _over(breaks, amount, limit, limit_amount):
             log.info("finance recon %s: %d unexplained break(s), %.2f in total: under the threshold, no mail",
@@ -461,7 +541,7 @@ def alert_step(*, run_id: str, start: datetime | str, end: datetime | str, max_b
                         result["days"], conn_id)
             return result
         env = _env()
-        shown = items[items["status"].isin(UNEXPLAINED)]
+        shown = items[items["status"].isin(UNEXPLAINED) & ~pending]
         view = _view(days[0], shown) | {"days": result["days"], "run_id": run_id,
                                         "max_breaks": limit, "max_break_amount": limit_amount}
         html = alerts.clean_text(env.get_template("alert.html.j2").render(**view), limit=10**6)

@@ -11,12 +11,15 @@ Matching keys (see docs/finance-recon.md):
   receipt names it in its reference text, or names the invoice whose PurchaseOrder is the shop reference);
 * a refund (order slip) and a credit memo belong together when the credit memo's PurchaseOrder is the reference of
   the slip's order, in the same currency;
-* within one order and currency, the n-th record of one side (by date, then id) pairs with the n-th of the other,
-  so split payments and a receipt counted twice are both handled.
+* within one order, kind and currency, records pair one to one, never more than ``timing_days`` apart: first those
+  with the same amount (nearest dates first), then the rest by nearest date whatever the amount. So one missing
+  record does not shift its neighbours, and a receipt entered twice leaves one of them alone;
+* when an order's shop records and Oracle records of one kind and currency add up to the same total within
+  ``timing_days``, it was split differently on each side (two payments, one receipt): no break.
 
 A pair dated on the same day is ``matched`` or ``amount_mismatch``; dated on different days it is an
-``amount_mismatch`` when the amounts differ, else a ``timing_difference`` while the days are at most
-``timing_days`` apart; further apart, the two sides are unrelated (``missing_in_oracle`` / ``missing_in_shop``).
+``amount_mismatch`` when the amounts differ, else a ``timing_difference``; a record left alone is
+``missing_in_oracle`` / ``missing_in_shop``.
 Everything here is a pure function over DataFrames; the flow does the reading and writing.
 """
 
@@ -44,8 +47,10 @@ __all__ = [
     "receipt_side",
     "reconcile",
     "refund_side",
+    "provisional",
     "split_invalid",
     "summarize",
+    "unexplained",
 ]
 
 STATUSES = ("matched", "amount_mismatch", "missing_in_oracle", "missing_in_shop", "timing_difference")
@@ -58,8 +63,9 @@ ITEM_COLUMNS = ("interval_start", "item_key", "interval_end", "kind", "status", 
                 "oracle_order_number", "oracle_ref", "currency", "shop_amount", "oracle_amount", "difference",
                 "shop_date", "oracle_date", "explanation")
 
-_ORDER_IN_TEXT = r"\border\s+([A-Za-z0-9_-]+)"
-_INVOICE_IN_TEXT = r"\binvoice\s+([A-Za-z0-9_-]+)"
+# Case-insensitive: people type "Order ABC" and "ORDER ABC" as often as "order ABC".
+_ORDER_IN_TEXT = r"(?i)\border\s+([A-Za-z0-9_-]+)"
+_INVOICE_IN_TEXT = r"(?i)\binvoice\s+([A-Za-z0-9_-]+)"
 
 
 @dataclass(frozen=True)
@@ -168,7 +174,7 @@ def receipt_orders(receipts: pd.DataFrame, invoices: pd.DataFrame) -> pd.Series:
                  .drop_duplicates("transaction_number", keep="last")
                  .set_index("transaction_number")["purchase_order"])
     via_invoice = invoice_no.map(by_number)
-    return named.fillna(via_invoice).where(lambda s: s.notna(), None)
+    return named.astype(object).fillna(via_invoice.astype(object)).where(lambda s: s.notna(), None)
 
 
 def receipt_side(receipts: pd.DataFrame, invoices: pd.DataFrame) -> pd.DataFrame:
@@ -205,42 +211,71 @@ def credit_memo_side(invoices: pd.DataFrame, credit_memo_type: str = "Credit Mem
 # ------------------------------------------------------------------------------------------------ matching
 
 
-def _ranked(frame: pd.DataFrame, day: str, key: str) -> pd.DataFrame:
+def _ordered(frame: pd.DataFrame, day: str, key: str) -> pd.DataFrame:
+    """The frame in time order (day, the shop's instant on that side, the record's number) with its position."""
     frame = frame.assign(_ref=frame["order_reference"].fillna("").astype(str),
                          _seq=pd.to_numeric(frame[key].str.extract(r"(\d+)$", expand=False), errors="coerce"))
-    # Time order within an order: the day, then the shop's instant (one side only), then the record's number.
     frame = frame.sort_values([day, *(["shop_date"] if "shop_date" in frame else []), "_seq", key], kind="mergesort")
-    # A record naming no order pairs with nothing: a unique negative rank keeps it alone.
-    rank = frame.groupby(["kind", "_ref", "currency"], sort=False).cumcount()
-    alone = frame["_ref"] == ""
-    frame["_rank"] = np.where(alone, -1 - np.arange(len(frame)), rank)
-    return frame
+    return frame.assign(_pos=np.arange(len(frame))).reset_index(drop=True)
+
+
+def _greedy(candidates: pd.DataFrame) -> pd.DataFrame:
+    """Best-first one-to-one pairing of sorted candidates: each round takes every candidate that is the first choice
+    of both its records (the very first row always is), then drops the records it used. The same as taking the
+    candidates one by one, but a round per choice depth instead of a step per row."""
+    taken = []
+    while len(candidates):
+        first = ~candidates["shop_key"].duplicated() & ~candidates["oracle_key"].duplicated()
+        chosen = candidates[first]
+        taken.append(chosen[["shop_key", "oracle_key"]])
+        candidates = candidates[~candidates["shop_key"].isin(chosen["shop_key"])
+                                & ~candidates["oracle_key"].isin(chosen["oracle_key"])]
+    if not taken:
+        return pd.DataFrame({"shop_key": pd.Series(dtype=object), "oracle_key": pd.Series(dtype=object)})
+    return pd.concat(taken, ignore_index=True).astype(object)
+
+
+def _match(left: pd.DataFrame, right: pd.DataFrame, tol: Tolerances) -> pd.DataFrame:
+    """(shop_key, oracle_key) pairs of one order, kind and currency, dated at most ``timing_days`` apart: first the
+    pairs with the same amount (nearest in time first), then among the rest the nearest in time whatever the amount.
+    A missing record therefore leaves the others paired with their own counterparts."""
+    keys = ["kind", "_ref", "currency"]
+    text = {k: object for k in keys}  # pandas cannot merge empty pyarrow-backed string keys (a day with nothing)
+    cand = (left.loc[left["_ref"] != "", [*keys, "shop_key", "shop_amount", "shop_day", "_pos"]].astype(text)
+            .merge(right.loc[right["_ref"] != "", [*keys, "oracle_key", "oracle_amount", "oracle_day", "_pos"]]
+                   .astype(text), on=keys, suffixes=("_l", "_r")))
+    cand["_gap"] = (cand["oracle_day"] - cand["shop_day"]).dt.days.abs()
+    cand["_diff"] = (cand["oracle_amount"] - cand["shop_amount"]).abs().round(6)
+    cand = cand[cand["_gap"] <= tol.timing_days]
+    same = cand["_diff"] <= tol.amount + 1e-9
+    exact = _greedy(cand[same].sort_values(["_gap", "_pos_l", "_pos_r"], kind="mergesort"))
+    rest = cand[~cand["shop_key"].isin(exact["shop_key"]) & ~cand["oracle_key"].isin(exact["oracle_key"])]
+    near = _greedy(rest.sort_values(["_gap", "_diff", "_pos_l", "_pos_r"], kind="mergesort"))
+    return pd.concat([exact, near], ignore_index=True)
 
 
 def _pairs(shop: pd.DataFrame, oracle: pd.DataFrame, tol: Tolerances) -> pd.DataFrame:
-    """Outer-joined pairs with their status; a pair too far apart in time is split into its two sides."""
+    """Every record once: paired with its counterpart, or alone; with its status."""
     # The same record read twice (overlapping extractions) is one record.
-    left = _ranked(shop.drop_duplicates("shop_key", keep="last"), "shop_day", "shop_key")
-    right = _ranked(oracle.drop_duplicates("oracle_key", keep="last"), "oracle_day", "oracle_key")
-    right = right.drop(columns=["order_reference"])
-    right["_rank"] = np.where(right["_rank"] < 0, right["_rank"] - len(left), right["_rank"])
-    keys = ["kind", "_ref", "currency", "_rank"]
-    # Plain objects as join keys: pandas' merge cannot factorize two empty pyarrow-backed string columns (ArrowInvalid:
-    # "cannot construct ChunkedArray from empty vector"), which a day without any record gives.
-    text = {k: object for k in keys[:3]}
-    pairs = left.astype(text).merge(right.astype(text), on=keys, how="outer")
+    # Plain objects as keys: pandas cannot merge empty pyarrow-backed string columns (a day without any record).
+    text = {"kind": object, "currency": object}
+    left = _ordered(shop.drop_duplicates("shop_key", keep="last").astype(text | {"shop_key": object}),
+                    "shop_day", "shop_key")
+    right = _ordered(oracle.drop_duplicates("oracle_key", keep="last").astype(text | {"oracle_key": object}),
+                     "oracle_day", "oracle_key")
+    matched = _match(left, right, tol)
+    right = right.drop(columns=["order_reference", "_seq", "_pos"]).rename(columns={"_ref": "_oref"})
+    left = left.drop(columns=["_seq"])
+    pairs = (left.merge(matched, on="shop_key", how="left")
+             .merge(right, on="oracle_key", how="outer", suffixes=("", "_o")))
+    for column in ("kind", "currency"):
+        pairs[column] = pairs[column].fillna(pairs.pop(f"{column}_o"))
+    pairs["_ref"] = pairs["_ref"].fillna(pairs.pop("_oref"))
     pairs["order_reference"] = pairs["order_reference"].fillna(pairs["_ref"].replace("", None))
+    # Shop records first in their time order, then Oracle records alone in theirs: a stable order for the items.
+    pairs = pairs.sort_values(["_pos", "oracle_day", "oracle_key"], kind="mergesort", na_position="last")
     both = pairs["shop_key"].notna() & pairs["oracle_key"].notna()
     gap = (pairs["oracle_day"] - pairs["shop_day"]).dt.days
-    too_far = both & (gap.abs() > tol.timing_days)
-    if too_far.any():
-        far = pairs[too_far]
-        shop_only = far.assign(oracle_key=None, oracle_ref=None, oracle_amount=np.nan, oracle_day=pd.NaT)
-        oracle_only = far.assign(shop_key=None, id_order=np.nan, shop_amount=np.nan, shop_date=pd.NaT,
-                                 shop_day=pd.NaT)
-        pairs = pd.concat([pairs[~too_far], shop_only, oracle_only], ignore_index=True)
-        both = pairs["shop_key"].notna() & pairs["oracle_key"].notna()
-        gap = (pairs["oracle_day"] - pairs["shop_day"]).dt.days
     difference = (pairs["oracle_amount"] - pairs["shop_amount"]).round(6)
     same_amount = difference.abs() <= tol.amount + 1e-9
     pairs["difference"] = difference.where(both)
@@ -249,6 +284,39 @@ def _pairs(shop: pd.DataFrame, oracle: pd.DataFrame, tol: Tolerances) -> pd.Data
         ["amount_mismatch", "matched", "timing_difference", "missing_in_oracle"],
         default="missing_in_shop")
     pairs["gap"] = gap
+    return _settle_split(pairs.reset_index(drop=True), tol)
+
+
+def _settle_split(pairs: pd.DataFrame, tol: Tolerances) -> pd.DataFrame:
+    """An order paid in parts against one receipt (or the other way round): when the order's shop records and its
+    Oracle records of one kind and currency add up to the same total, dated at most ``timing_days`` apart, its
+    breaks are not breaks. They become ``matched`` (all on one day) or ``timing_difference``."""
+    keys = ["kind", "_ref", "currency"]
+    pairs = pairs.astype({k: object for k in keys})
+    named = pairs[pairs["_ref"] != ""]
+    days = pd.concat([named[[*keys, "shop_day"]].rename(columns={"shop_day": "_day"}),
+                      named[[*keys, "oracle_day"]].rename(columns={"oracle_day": "_day"})]).dropna(subset=["_day"])
+    span = days.groupby(keys, sort=False)["_day"].agg(lambda d: (d.max() - d.min()).days) if len(days) else None
+    totals = named.groupby(keys, sort=False).agg(
+        _shop_total=("shop_amount", "sum"), _oracle_total=("oracle_amount", "sum"),
+        _shops=("shop_key", "count"), _oracles=("oracle_key", "count"))
+    if span is None or totals.empty:
+        pairs["split"] = False
+        return pairs
+    totals["_span"] = span
+    agree = totals[(totals["_shops"] > 0) & (totals["_oracles"] > 0)
+                   & ((totals["_shop_total"] - totals["_oracle_total"]).abs().round(6) <= tol.amount + 1e-9)
+                   & (totals["_span"] <= tol.timing_days)]
+    flagged = pairs.merge(agree.reset_index(), on=keys, how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    breaks = pairs["status"].isin(UNEXPLAINED).to_numpy()
+    settle = flagged & breaks
+    agreed = pairs[keys].merge(agree.reset_index(), on=keys, how="left")
+    span_of = agreed["_span"].to_numpy()
+    pairs["split"] = settle
+    # The order's difference, not the part's: a 50 paid against a 100 receipt is not 50 off.
+    pairs["difference"] = np.where(settle, (agreed["_oracle_total"] - agreed["_shop_total"]).round(6).to_numpy(),
+                                   pairs["difference"])
+    pairs["status"] = np.where(settle, np.where(span_of == 0, "matched", "timing_difference"), pairs["status"])
     return pairs
 
 
@@ -257,10 +325,13 @@ def _explain(items: pd.DataFrame) -> pd.Series:
     shop_word = np.where(items["kind"] == "payment", "payment", "refund")
     gap_text = items["gap"].abs().astype("Int64").astype(str)
     amount_text = items["difference"].map(lambda v: f"{v:+.2f}" if pd.notna(v) else "")
+    split = items["split"].fillna(False).astype(bool) if "split" in items else pd.Series(False, index=items.index)
     return pd.Series(np.select(
-        [items["status"] == "matched", items["status"] == "amount_mismatch",
+        [split, items["status"] == "matched", items["status"] == "amount_mismatch",
          items["status"] == "timing_difference", items["status"] == "missing_in_oracle"],
-        [pd.Series(side, index=items.index) + " agrees",
+        ["the order's shop " + pd.Series(shop_word, index=items.index) + "s and Oracle "
+         + pd.Series(side, index=items.index) + "s add up to the same total (split differently)",
+         pd.Series(side, index=items.index) + " agrees",
          "Oracle differs by " + amount_text + " " + items["currency"].fillna(""),
          pd.Series(side, index=items.index) + " and shop " + pd.Series(shop_word, index=items.index)
          + " are dated " + gap_text + " day(s) apart",
@@ -275,8 +346,9 @@ def reconcile(shop: pd.DataFrame, oracle: pd.DataFrame, *, days: Sequence[date],
               order_numbers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Items (``ITEM_COLUMNS``) of the business ``days``: every shop record and every Oracle record dated on one of
     them, classified; a pair dated the same day is one item (keyed by the shop record), a pair split across days is
-    one item on each side's day. ``shop``/``oracle`` are the frames of the ``*_side`` functions and should hold the
-    records of the surrounding days too (``timing_days`` either side), or a timing difference looks missing.
+    one item on each side's day. ``shop``/``oracle`` are the frames of the ``*_side`` functions and should hold
+    every record of the orders the days touch, whatever their date: the pairing then does not depend on which other
+    days are reconciled with them.
     ``order_numbers`` (order_reference, oracle_order_number) names the Oracle sales order of each item."""
     pairs = _pairs(shop, oracle, tolerances)
     wanted = pd.DatetimeIndex(pd.to_datetime(list(days))).normalize()
@@ -321,8 +393,27 @@ def summarize(items: pd.DataFrame) -> pd.DataFrame:
     return grouped.round(2).reset_index()
 
 
-def unexplained(items: pd.DataFrame) -> tuple[int, float]:
+def provisional(items: pd.DataFrame, *, end: date, timing_days: int) -> pd.Series:
+    """Which items are missing a counterpart that may still come: ``missing_in_*`` dated within ``timing_days`` of
+    the interval ``end`` (exclusive), whose counterpart may be dated on or after ``end`` and so is not staged yet."""
+    if not len(items):
+        return pd.Series(False, index=items.index, dtype=bool)
+    limit = pd.Timestamp(end) - pd.Timedelta(days=timing_days)
+    return (items["status"].isin(("missing_in_oracle", "missing_in_shop"))
+            & (pd.to_datetime(items["interval_start"]) >= limit))
+
+
+def unexplained(items: pd.DataFrame, *, exclude: pd.Series | None = None) -> tuple[int, float]:
     """How many unexplained breaks the items hold and what they are worth in total (all currencies added up, as a
-    rough size for the alert threshold)."""
-    breaks = items[items["status"].isin(UNEXPLAINED)]
-    return len(breaks), float(np.round(_break_amount(breaks).sum(), 2)) if len(breaks) else 0.0
+    rough size for the alert threshold). A pair split over two days of the items is two items but one break:
+    counted once. ``exclude``: a mask of items not to count (the provisional ones)."""
+    breaks = items[items["status"].isin(UNEXPLAINED) & (True if exclude is None else ~exclude)]
+    if not len(breaks):
+        return 0, 0.0
+    paired = breaks["shop_amount"].notna() & breaks["oracle_amount"].notna()
+    # Both items of one pair name the same shop instant and the same Oracle document and date.
+    pair = (breaks["kind"].astype(str) + "|" + breaks["order_reference"].astype(str) + "|"
+            + breaks["currency"].astype(str) + "|" + breaks["shop_date"].astype(str) + "|"
+            + breaks["oracle_ref"].astype(str) + "|" + breaks["oracle_date"].astype(str))
+    once = breaks[~(paired & pair.duplicated())]
+    return len(once), float(np.round(_break_amount(once).sum(), 2))
