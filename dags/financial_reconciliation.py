@@ -1,16 +1,21 @@
 """
 ### Financial reconciliation: shop payments and refunds ↔ Oracle receivables, one day at a time
 
-Daily at 00:00 UTC, for the day that just ended: stages the shop's orders, payments and refunds (`order_slip`) and
-Oracle's sales orders, receivables invoices and credit memos, and standard receipts, then classifies every shop
-payment and refund and every Oracle receipt and credit memo dated that business day as `matched`,
-`amount_mismatch`, `missing_in_oracle`, `missing_in_shop` or `timing_difference`. Business days are the shop's
-calendar days: Oracle dates receivables without a time, so shop timestamps are taken in the shop's time zone.
+Daily at 00:00 UTC, for the UTC day that just ended: `stage_or_skip` decides whether to stage (param `stage`),
+`stage_shop` / `stage_oracle` stage the shop's orders, payments and refunds (`order_slip`) and Oracle's sales
+orders, receivables invoices and credit memos, and standard receipts; `reconcile` classifies every shop payment and
+refund and every Oracle receipt and credit memo dated that business day as `matched`, `amount_mismatch`,
+`missing_in_oracle`, `missing_in_shop` or `timing_difference`; `report`, `alert`, `run_failed` follow. Business
+days are the shop's calendar days: Oracle dates receivables without a time, so shop timestamps are taken in the
+shop's time zone. West of UTC the shop's day D is not over at 00:00 UTC on D+1: its last hours appear when D is
+backfilled later.
 
 * **Result**: the day's rows of `finance_recon_items` (a re-run replaces them in one transaction) and the reports
   `finance-recon-<day>.html` / `.csv` in the reports directory (a re-run writes the same bytes).
 * **Alert**: one e-mail to the business recipients when the unexplained breaks (everything but matched and timing)
-  pass the threshold; records that cannot be compared go to `dead_letters` (`invalid_data`).
+  pass the threshold. A missing counterpart dated within `timing_days` of the interval's end may still arrive: it
+  is reported as provisional and not counted (so a daily run alerts on mismatches; a weekly backfill also on missing
+  items). Records that cannot be compared go to `dead_letters` (`invalid_data`), resolved once they are fixed.
 * **Which day a run covers**: a scheduled run or a backfill with logical date D covers `[D, D+1)`; a **manual**
   trigger with logical date D covers `[D-1, D)` (Airflow's manual interval on this timetable). To redo 20 November,
   backfill it: `airflow backfill create --dag-id financial_reconciliation --from-date 2026-11-20 --to-date
