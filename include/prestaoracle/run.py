@@ -49,7 +49,7 @@ def _listed(params: dict[str, str], name: str) -> list[str]:
 def _inventory(args: argparse.Namespace, params: dict[str, str]) -> dict[str, Any]:
     from prestaoracle.flows.inventory import run_inventory
 
-    return run_inventory(run_id=args.run_id, start=args.start, end=args.end, mode=params.get("mode", "delta"),
+    return run_inventory(run_id=args.run_id, start=args.start, end=args.end, mode=params.get("mode", "auto"),
                          dry_run=_flag(params, "dry_run"), stage=not _flag(params, "no_stage"))
 
 
