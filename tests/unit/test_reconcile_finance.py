@@ -272,3 +272,44 @@ def test_missing_items_near_the_interval_end_are_provisional() -> None:
         "payment:1": False, "payment:2": True, "payment:3": False}
     assert fin.unexplained(items, exclude=pending) == (2, 11.0)
     assert fin.unexplained(items) == (3, 31.0)
+
+
+def test_the_shops_time_zone_is_asked_once_per_process_and_the_client_closed(monkeypatch) -> None:
+    from zoneinfo import ZoneInfo
+
+    from prestaoracle import connections
+    from prestaoracle.flows import finance_recon as flow
+    from prestaoracle.prestashop import reader
+
+    clients: list = []
+    asked: list = []
+
+    class Client:
+        shop_timezone = None
+        base_url = "http://shop.test"
+        closed = False
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self.closed = True
+
+    class Reader:
+        def __init__(self, client) -> None:
+            pass
+
+        def shop_timezone(self):
+            asked.append(1)
+            return ZoneInfo("America/New_York")
+
+    monkeypatch.setattr(flow, "_SHOP_ZONES", {})
+    monkeypatch.setattr(connections, "prestashop_client", lambda: clients.append(Client()) or clients[-1])
+    monkeypatch.setattr(reader, "PrestaShopReader", Reader)
+    config = flow.FinanceConfig()
+    assert [flow._ledger_zone(config) for _ in range(3)] == ["America/New_York"] * 3
+    assert len(asked) == 1 and all(c.closed for c in clients)
+    # The connection's own shop_timezone wins and needs no call to the shop.
+    Client.shop_timezone = ZoneInfo("Europe/Paris")
+    assert flow._ledger_zone(config) == "Europe/Paris" and len(asked) == 1
+    assert flow._ledger_zone(flow.FinanceConfig(ledger_timezone="UTC")) == "UTC"

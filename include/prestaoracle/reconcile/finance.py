@@ -296,7 +296,11 @@ def _settle_split(pairs: pd.DataFrame, tol: Tolerances) -> pd.DataFrame:
     named = pairs[pairs["_ref"] != ""]
     days = pd.concat([named[[*keys, "shop_day"]].rename(columns={"shop_day": "_day"}),
                       named[[*keys, "oracle_day"]].rename(columns={"oracle_day": "_day"})]).dropna(subset=["_day"])
-    span = days.groupby(keys, sort=False)["_day"].agg(lambda d: (d.max() - d.min()).days) if len(days) else None
+    if len(days):
+        bounds = days.groupby(keys, sort=False)["_day"].agg(["min", "max"])
+        span = (bounds["max"] - bounds["min"]).dt.days
+    else:
+        span = None
     totals = named.groupby(keys, sort=False).agg(
         _shop_total=("shop_amount", "sum"), _oracle_total=("oracle_amount", "sum"),
         _shops=("shop_key", "count"), _oracles=("oracle_key", "count"))
@@ -324,7 +328,10 @@ def _explain(items: pd.DataFrame) -> pd.Series:
     side = np.where(items["kind"] == "payment", "receipt", "credit memo")
     shop_word = np.where(items["kind"] == "payment", "payment", "refund")
     gap_text = items["gap"].abs().astype("Int64").astype(str)
-    amount_text = items["difference"].map(lambda v: f"{v:+.2f}" if pd.notna(v) else "")
+    # Formatted only where shown (the mismatches, a few): formatting every row costs more than the whole matching.
+    shown = (items["status"] == "amount_mismatch") & items["difference"].notna()
+    amount_text = pd.Series("", index=items.index, dtype=object)
+    amount_text[shown] = items.loc[shown, "difference"].map("{:+.2f}".format)
     split = items["split"].fillna(False).astype(bool) if "split" in items else pd.Series(False, index=items.index)
     return pd.Series(np.select(
         [split, items["status"] == "matched", items["status"] == "amount_mismatch",
