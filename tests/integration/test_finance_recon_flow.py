@@ -257,7 +257,8 @@ def test_the_lifecycle_keeps_the_seeded_invoice_of_a_shop_order(world: World) ->
     [missing] = [i for i in world.differences["finance"]["items"] if i["break"] == "missing_receipt"]
     settled = next(r[5] for r in world.rows_first if r[4] == "matched" and r[3] == "payment")
     assert by_key[missing["item_key"]][4] == "missing_in_oracle"
-    onhand = {r["ItemNumber"]: r["PrimaryQuantity"] for r in pod.items("/inventoryOnhandBalances")}
+    onhand = {r["ItemNumber"]: r["PrimaryQuantity"] for r in pod.items("/inventoryOnhandBalances",
+                                                                        q="OrganizationCode=M1")}
     sku = min(i["ItemNumber"] for i in pod.items("/itemsV2", q="ItemStatusValue=Active")
               if onhand.get(i["ItemNumber"], 0) >= 5)
     party = world.differences["webshop_accounts"][0]["PartyNumber"]

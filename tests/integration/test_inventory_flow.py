@@ -1,4 +1,5 @@
 """The inventory flow end to end over one seeded sandbox pair: Oracle's on-hand reaches the shop, and nothing else.
+Last, the same pair with ``quantity.orgs: [M1, V1]``: the stock of both organizations, less the buffer.
 
 Expectations come from the systems, never from the product: the on-hand differences the pod was seeded with
 (``GET /sandbox/differences``), the shop's own store (its ``ps_stock_availables`` table) before and after, and the
@@ -29,6 +30,7 @@ pytestmark = [
 ]
 
 SEED, ORDERS = 23, 40
+TARGET, BUFFER = "prestashop_stock", 1
 WRITES = ("PUT", "PATCH", "POST", "DELETE")
 
 
@@ -68,6 +70,11 @@ class World:
     after_first: dict[int, tuple[str, int]]
     after_second: dict[int, tuple[str, int]]
     runs: dict[str, dict[str, Any]]
+    ledger_default: dict[str, tuple[str, str | None, str | None]]
+    v1_default: dict[str, int]
+    v1_staged: dict[str, int]
+    after_orgs: dict[int, tuple[str, int]]
+    after_orgs_again: dict[int, tuple[str, int]]
     writes: dict[str, Counter[str]] = field(default_factory=dict)
 
 
@@ -115,7 +122,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         # what the dry run staged is still what the shop holds: compare it again without staging
         after_first = run("inventory-1", mode="full", stage=False)
         after_second = run("inventory-2", mode="full")
-        yield World(systems, staging_url, differences, before, after_dry, after_first, after_second, runs, writes)
+        ledger_default, v1_default = ledger(staging_url, TARGET), v1_staged(staging_url)
+        # then both organizations, less a buffer: staging reads V1's on-hand again, a full run writes the sums
+        config = workdir / "inventory-orgs.yaml"
+        config.write_text(f"quantity: {{orgs: [M1, V1], safety_buffer: {BUFFER}}}\n"
+                          "writes: {max_writes_per_run: 10000}\n")
+        mp.setenv("PRESTAORACLE_INVENTORY_CONFIG", str(config))
+        after_orgs = run("inventory-orgs", mode="full")
+        after_orgs_again = run("inventory-orgs-2", mode="full", stage=False)
+        yield World(systems, staging_url, differences, before, after_dry, after_first, after_second, runs,
+                    ledger_default, v1_default, v1_staged(staging_url), after_orgs, after_orgs_again, writes)
+
+
+def v1_staged(staging_url: str) -> dict[str, int]:
+    """What staging holds of organization V1: landed on-hand records and canonical rows, by SKU."""
+    landed = rows(staging_url, "SELECT record_id FROM landing_records WHERE source = 'oracle' AND entity = 'onhand' "
+                               "AND record_id LIKE 'V1:%'")
+    staged = {str(r.sku): int(r.quantity) for r in rows(staging_url, "SELECT sku, quantity FROM ora_onhand "
+                                                                      "WHERE org = 'V1'")}
+    assert len(landed) == len(staged)
+    return staged
 
 
 def report_rows(summary: dict[str, Any]) -> list[dict[str, str]]:
@@ -145,7 +171,7 @@ def test_every_planted_onhand_difference_is_written_and_nothing_else(world: Worl
 def test_the_ledger_holds_each_write_with_the_quantity_written(world: World) -> None:
     planted = {d["sku"]: d["oracle"] for d in world.differences["onhand"]}
     stock_of = {sku: stock_id for stock_id, (sku, _) in world.before.items() if sku}
-    assert ledger(world.staging_url, "prestashop_stock") == {
+    assert world.ledger_default == {
         str(stock_of[sku]): ("updated", str(stock_of[sku]), str(qty)) for sku, qty in planted.items()}
 
 
@@ -177,6 +203,39 @@ def test_the_report_lists_changes_and_skus_on_one_side_only(world: World) -> Non
     skipped = {r["sku"]: r["reason"] for r in report if r["section"] == "skipped"}
     assert skipped == dict.fromkeys(parents, "combination_parent")
     assert Path(world.runs["inventory-1"]["report_html"]).read_text(encoding="utf-8").count("<tr>") > len(changed)
+
+
+def test_the_default_configuration_reads_no_other_organization(world: World) -> None:
+    assert world.differences["onhand_other_orgs"], "the pod stocked nothing in V1: nothing would be proven"
+    assert world.v1_default == {}
+    assert world.v1_staged == {o["sku"]: o["quantity"] for o in world.differences["onhand_other_orgs"]}
+
+
+def test_summing_organizations_writes_m1_plus_v1_less_the_buffer(world: World) -> None:
+    planted = {d["sku"]: d["oracle"] for d in world.differences["onhand"]}
+    v1 = {o["sku"]: o["quantity"] for o in world.differences["onhand_other_orgs"]}
+    missing = set(world.differences["missing_skus"])
+    structure = _stock_rows(world.systems)
+    expected: dict[int, tuple[str, int]] = {}
+    sums: Counter[int] = Counter()
+    for stock_id, (sku, qty) in world.before.items():
+        if sku and sku not in missing and not structure[stock_id][3]:
+            # M1 is the planted quantity, else what the shop held (the seed copied it); V1 comes on top
+            qty = max(0, planted.get(sku, qty) + v1.get(sku, 0) - BUFFER)
+        expected[stock_id] = (sku, qty)
+        if not structure[stock_id][3]:
+            sums[structure[stock_id][2]] += qty
+    expected.update({stock_id: (sku, sums[product]) for stock_id, (sku, _qty, product, parent) in structure.items()
+                     if parent})
+    assert world.after_orgs == expected
+    changed = {i for i, (sku, qty) in expected.items() if not structure[i][3] and qty != world.after_second[i][1]}
+    written = {expected[i][0] for i in changed}
+    assert {sku for sku, qty in v1.items() if qty != BUFFER} <= written
+    assert world.writes["inventory-orgs"] == Counter({"PATCH": len(changed)})
+    report = {r["sku"]: r["orgs"] for r in report_rows(world.runs["inventory-orgs"]) if r["section"] == "write"}
+    assert {sku for sku, orgs in report.items() if orgs == "M1,V1"} == set(v1) & written
+    # and a second run over the same staging writes nothing
+    assert world.writes["inventory-orgs-2"] == Counter() and world.after_orgs_again == world.after_orgs
 
 
 # ------------------------------------------------------------------------------------------- writes, without a shop

@@ -47,7 +47,7 @@ def pod(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 def webshop(pod: Pod) -> dict[str, Any]:
     accounts = pod.items("/accounts", CRM, q="OrganizationName=Webshop Customers FR")
     items = {i["ItemNumber"] for i in pod.items("/itemsV2", q="ItemStatusValue=Active")}
-    stocked = sorted(r["ItemNumber"] for r in pod.items("/inventoryOnhandBalances")
+    stocked = sorted(r["ItemNumber"] for r in pod.items("/inventoryOnhandBalances", q="OrganizationCode=M1")
                      if r["PrimaryQuantity"] > 50 and r["ItemNumber"] in items)
     return {"account": accounts[0], "skus": stocked}
 

@@ -176,7 +176,8 @@ def lived(pod: Pod) -> dict[str, Any]:
     company = next(a for a in accounts if a["OrganizationName"] == "Webshop Customers FR")
     person = next(a for a in accounts if a["PartyType"] == "PERSON" and a["CreditLimit"] > 1000
                   and a["AccountNumber"] and a["EmailAddress"])
-    stock = {r["ItemNumber"]: r["PrimaryQuantity"] for r in pod.items("/inventoryOnhandBalances")}
+    stock = {r["ItemNumber"]: r["PrimaryQuantity"]
+             for r in pod.items("/inventoryOnhandBalances", q="OrganizationCode=M1")}
     active = [i["ItemNumber"] for i in pod.items("/itemsV2", q="ItemStatusValue=Active") if stock.get(i["ItemNumber"],
                                                                                                       0) > 5]
     keys = []

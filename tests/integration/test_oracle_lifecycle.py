@@ -72,7 +72,8 @@ def make_batch(pod: Pod) -> dict[str, Any]:
     """30 submitted orders of 1–3 lines from seeded SKUs and the FR webshop account; order L-00 asks for more than
     the on-hand of its SKU (a backorder). Snapshots of on-hand and prices are taken before anything ships."""
     assert pod.now() == START
-    onhand = {r["ItemNumber"]: r["PrimaryQuantity"] for r in pod.items("/inventoryOnhandBalances")}
+    onhand = {r["ItemNumber"]: r["PrimaryQuantity"] for r in pod.items("/inventoryOnhandBalances",
+                                                                        q="OrganizationCode=M1")}
     skus = sorted(i["ItemNumber"] for i in pod.items("/itemsV2", q="ItemStatusValue=Active")
                   if onhand.get(i["ItemNumber"], 0) >= 40)
     backorder_sku, common = skus[0], skus[1:13]
@@ -297,7 +298,7 @@ def check_lifecycle_ships_bills_pays_and_closes(pod: Pod, batch: dict) -> None:
             assert patched.status_code == 200 and patched.json()["CustomerPONumber"] == "late"
 
     # On-hand (§1.4): falls by exactly what shipped; the backordered SKU got a purchase receipt for the shortfall.
-    onhand = {r["ItemNumber"]: r for r in pod.items("/inventoryOnhandBalances")}
+    onhand = {r["ItemNumber"]: r for r in pod.items("/inventoryOnhandBalances", q="OrganizationCode=M1")}
     all_shipped = defaultdict(float)
     for s in pod.items("/shipmentLines"):
         all_shipped[s["Item"]] += s["ShippedQuantity"]

@@ -65,7 +65,8 @@ def data(pod: Pod) -> dict[str, Any]:
     """Master data found through the API: webshop account, orderable SKUs with stock, inactive ones, prices."""
     accounts = pod.items("/accounts", CRM)
     items = pod.items("/itemsV2")
-    onhand = {r["ItemNumber"]: r["PrimaryQuantity"] for r in pod.items("/inventoryOnhandBalances")}
+    onhand = {r["ItemNumber"]: r["PrimaryQuantity"] for r in pod.items("/inventoryOnhandBalances",
+                                                                        q="OrganizationCode=M1")}
     active = [i["ItemNumber"] for i in items if i["ItemStatusValue"] == "Active" and onhand.get(i["ItemNumber"], 0) > 3]
     return {
         "webshop": next(a for a in accounts if a["OrganizationName"] == "Webshop Customers FR"),

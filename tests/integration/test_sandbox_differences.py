@@ -119,8 +119,12 @@ def test_differences_agree_with_what_the_pod_serves(box: Sandbox) -> None:
     assert {sku: items[sku]["ItemStatusValue"] for sku in doc["inactive_skus"]} == \
         dict.fromkeys(doc["inactive_skus"], "Inactive")
     assert all(items[sku]["ItemStatusValue"] == "Active" for sku in set(items) - set(doc["inactive_skus"]))
-    onhand = {r["ItemNumber"]: r["PrimaryQuantity"] for r in pod.items("/inventoryOnhandBalances")}
+    onhand = {r["ItemNumber"]: r["PrimaryQuantity"] for r in pod.items("/inventoryOnhandBalances",
+                                                                        q="OrganizationCode=M1")}
     assert all(onhand[o["sku"]] == o["oracle"] != o["shop"] for o in doc["onhand"])
+    other = {(r["OrganizationCode"], r["ItemNumber"]): r["PrimaryQuantity"]
+             for r in pod.items("/inventoryOnhandBalances", q="OrganizationCode=V1")}
+    assert other == {(o["org"], o["sku"]): o["quantity"] for o in doc["onhand_other_orgs"]} and other
     accounts = {a["PartyNumber"]: a for a in pod.items("/accounts", root=CRM)}
     for entry in doc["low_credit"]:
         assert accounts[entry["PartyNumber"]]["CreditLimit"] == entry["CreditLimit"] == LOW_CREDIT_LIMIT

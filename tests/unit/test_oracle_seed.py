@@ -44,9 +44,9 @@ DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Receivables business dates are calendar dates in Fusion (no time); the audit columns are timestamps.
 DAY_COLUMNS = {"TransactionDate", "AccountingDate", "BillingDate", "DueDate", "ReceiptDate", "MaturityDate",
                "RemittanceBankDepositDate", "ShipDate"}
-DIFFERENCE_KEYS = ["missing_skus", "inactive_skus", "onhand", "prices", "customers", "customer_references",
-                   "low_credit", "inactive_accounts", "webshop_accounts", "other_accounts", "probable_accounts",
-                   "vat_accounts", "customer_matches", "finance"]
+DIFFERENCE_KEYS = ["missing_skus", "inactive_skus", "onhand", "onhand_other_orgs", "prices", "customers",
+                   "customer_references", "low_credit", "inactive_accounts", "webshop_accounts", "other_accounts",
+                   "probable_accounts", "vat_accounts", "customer_matches", "finance"]
 
 
 @pytest.fixture(scope="module")
@@ -193,10 +193,11 @@ def test_descriptions_come_from_the_shop(shop: dict[str, list[dict]], seeded: Fu
 
 def test_onhand_equals_shop_stock_except_listed(shop: dict[str, list[dict]], seeded: FusionSeed) -> None:
     skus = shop_skus(shop)
-    onhand = seeded.rows["fusion_onhand"]
+    onhand = [r for r in seeded.rows["fusion_onhand"] if r["OrganizationCode"] == "M1"]
     listed = seeded.differences["onhand"]
     items = {i["ItemNumber"]: i for i in seeded.rows["fusion_items"]}
     assert [r["ItemNumber"] for r in onhand] == list(items)
+    assert [r["_Id"] for r in onhand] == list(range(1, len(onhand) + 1))
     for row in onhand:
         sku = row["ItemNumber"]
         assert row["InventoryItemId"] == items[sku]["ItemId"]
@@ -210,6 +211,27 @@ def test_onhand_equals_shop_stock_except_listed(shop: dict[str, list[dict]], see
         else:
             assert row["PrimaryQuantity"] == skus[sku][1]
     assert 0.1 * len(onhand) <= len(listed) <= 0.3 * len(onhand)
+
+
+def test_other_organization_stock_is_listed_and_leaves_m1_alone(shop: dict[str, list[dict]],
+                                                                   seeded: FusionSeed) -> None:
+    rows = seeded.rows["fusion_onhand"]
+    m1 = {r["ItemNumber"]: r for r in rows if r["OrganizationCode"] == "M1"}
+    v1 = [r for r in rows if r["OrganizationCode"] != "M1"]
+    listed = seeded.differences["onhand_other_orgs"]
+    assert {(r["OrganizationCode"], r["ItemNumber"]): r["PrimaryQuantity"] for r in v1} == listed
+    assert rows[:len(m1)] == list(m1.values())  # appended after every M1 row, with new ids
+    assert [r["_Id"] for r in v1] == list(range(len(m1) + 1, len(rows) + 1))
+    assert {(r["OrganizationId"], r["SubinventoryCode"], r["_Reserved"]) for r in v1} == {(204, "Stores", 0)}
+    assert all(r["InventoryItemId"] == m1[r["ItemNumber"]]["InventoryItemId"] and r["PrimaryQuantity"] > 0
+               for r in v1)
+    # never on a SKU the shop cannot take a quantity for: missing items, product rows of products with combinations
+    parents = {p["reference"] for p in shop["products"] if p["id"] in {c["id_product"] for c in shop["combinations"]}}
+    skus = {sku for _org, sku in listed}
+    assert not skus & (parents | set(seeded.differences["missing_skus"]))
+    eligible = len(set(m1) - parents)
+    assert 0.1 * eligible <= len(listed) <= 0.2 * eligible
+    assert seed_fusion(shop, SEED, NOW).differences["onhand_other_orgs"] == listed
 
 
 # --- prices ------------------------------------------------------------------------------------------------------

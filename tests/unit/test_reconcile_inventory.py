@@ -167,11 +167,21 @@ def test_configuration_file_and_its_mistakes(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.yaml")
 
 
-def test_an_organization_the_extraction_does_not_read_is_refused(tmp_path: Path) -> None:
-    # staging reads one organization's on-hand: a second one in the sum would silently count as nothing
+def test_several_organizations_are_summed_and_staging_reads_each(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # the staging extraction of on-hand reads the organizations the rule sums, no more and no fewer
+    from prestaoracle.flows.staging import _oracle_options
+
     config = tmp_path / "two.yaml"
-    config.write_text("quantity: {orgs: [M1, V1]}\n")
-    with pytest.raises(InventoryConfigError, match=r"quantity.orgs names V1.*reads organization M1.*\[M1\]"):
+    config.write_text("quantity: {orgs: [M1, ' V1']}\n")
+    assert load_config(config).rule.orgs == ("M1", "V1")
+    monkeypatch.delenv("PRESTAORACLE_INVENTORY_CONFIG", raising=False)
+    assert _oracle_options("onhand") == {"organization": ("M1",)}  # the packaged default
+    monkeypatch.setenv("PRESTAORACLE_INVENTORY_CONFIG", str(config))
+    assert _oracle_options("onhand") == {"organization": ("M1", "V1")}
+    assert _oracle_options("prices") == {}
+    config.write_text("quantity: {orgs: []}\n")
+    with pytest.raises(InventoryConfigError, match="at least one Oracle organization"):
         load_config(config)
 
 

@@ -9,6 +9,8 @@ Public API (the CLI, the demo and the Airflow tasks call these)::
 
 * ``client`` is a ``PrestaShopClient`` / ``FusionClient``, ``staging`` a ``Staging``; ``entity`` is one of
   ``PRESTASHOP_INCREMENTAL``/``PRESTASHOP_FULL`` or ``ORACLE_ENTITIES``.
+* ``organization``: the inventory organization code, or several, whose on-hand ``onhand`` reads (one landing key
+  per organization, item and subinventory); the staging flow passes the inventory configuration's ``quantity.orgs``.
 * ``until``: aware datetime, the end of the window. A DAG passes its ``data_interval_end``. Without it the window
   ends at the source's own clock, read from the HTTP ``Date`` header of its answers, never this machine's clock. A
   PrestaShop ``until`` later than the shop's clock is brought back to it (a window must not end in the future).
@@ -228,7 +230,8 @@ def _order_family(reader: Any, orders: list[dict], parties: dict[str, set[int]])
 
 def extract_oracle(client: Any, staging: Any, entity: str, *, since: datetime | None = None,
                    until: datetime | None = None, run_id: str | None = None, overlap: timedelta | None = None,
-                   chunk: int = FUSION_CHUNK, organization: str = "M1", source_system: str = "PSHOP") -> ExtractResult:
+                   chunk: int = FUSION_CHUNK, organization: str | Sequence[str] = "M1",
+                   source_system: str = "PSHOP") -> ExtractResult:
     """Land one Oracle Fusion entity; changed-since reads use ``LastUpdateDate`` and the entity's watermark.
 
     See the module docstring for the window, the watermark and the guarantees.
@@ -236,6 +239,7 @@ def extract_oracle(client: Any, staging: Any, entity: str, *, since: datetime | 
     if entity not in ORACLE_ENTITIES:
         raise ValueError(f"unknown Oracle entity {entity!r}; extract one of: {', '.join(ORACLE_ENTITIES)}")
     _require_aware(since=since, until=until)
+    organizations = _organizations(organization)
     run_id = run_id or _run_id()
     result = ExtractResult("oracle", entity, run_id)
     requests_before = client.stats.requests
@@ -244,7 +248,7 @@ def extract_oracle(client: Any, staging: Any, entity: str, *, since: datetime | 
         return client.stats.requests - requests_before
 
     if entity not in ORACLE_INCREMENTAL:
-        read, id_key = _oracle_full_reader(client, entity, organization)
+        read, id_key = _oracle_full_reader(client, entity, organizations)
         _land_in_chunks(staging, "oracle", entity, batched(read(), chunk), result, requests,
                         land_kwargs={"id_key": id_key, "date_key": "LastUpdateDate"})
         return result
@@ -315,12 +319,23 @@ def _fusion_now(client: Any, path: str, key: str) -> datetime:
     return now
 
 
-def _oracle_full_reader(client: Any, entity: str, organization: str) -> tuple[Callable[[], Iterable[dict]], str]:
+def _organizations(organization: str | Sequence[str]) -> tuple[str, ...]:
+    """Organization codes, once each, in the order given; none at all is a mistake, not an empty read."""
+    codes = [organization] if isinstance(organization, str) else list(organization)
+    cleaned = tuple(dict.fromkeys(str(c).strip() for c in codes if str(c).strip()))
+    if not cleaned:
+        raise ValueError("organization: name at least one Oracle inventory organization code (e.g. M1)")
+    return cleaned
+
+
+def _oracle_full_reader(client: Any, entity: str,
+                        organizations: Sequence[str]) -> tuple[Callable[[], Iterable[dict]], str]:
     if entity == "onhand":
         def onhand() -> Iterator[dict]:
-            for row in client.onhand_balances(organization):
-                key = f"{row.get('OrganizationCode')}:{row.get('ItemNumber')}:{row.get('SubinventoryCode')}"
-                yield {**row, "_key": key}
+            for organization in organizations:
+                for row in client.onhand_balances(organization):
+                    key = f"{row.get('OrganizationCode')}:{row.get('ItemNumber')}:{row.get('SubinventoryCode')}"
+                    yield {**row, "_key": key}
         return onhand, "_key"
     if entity == "prices":
         return lambda: _all_prices(client), "PriceListChargeId"

@@ -92,18 +92,13 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
     orgs = q.get("orgs", ["M1"])
     orgs = [orgs] if isinstance(orgs, str) else orgs
     try:
-        rule = InventoryRule(measure=str(q.get("measure", "available")), orgs=tuple(str(o) for o in orgs or ()),
+        # the staging extraction reads the on-hand of exactly these organizations (flows.staging)
+        rule = InventoryRule(measure=str(q.get("measure", "available")),
+                             orgs=tuple(str(o).strip() for o in orgs or ()),
                              safety_buffer=q.get("safety_buffer", 0),
                              default_allows_backorders=bool(q.get("default_allows_backorders", False)))
     except (TypeError, ValueError) as exc:
         raise InventoryConfigError(f"{source}: {exc}") from None
-    unread = sorted(set(rule.orgs) - set(extracted_orgs()))
-    if unread:
-        # the rule would sum a staged organization only: the others are simply missing, so the shop would be short
-        raise InventoryConfigError(
-            f"{source}: quantity.orgs names {', '.join(unread)}, but the Oracle on-hand extraction reads organization "
-            f"{', '.join(extracted_orgs())} only, so the sum would silently leave {', '.join(unread)} out; set "
-            f"quantity.orgs to [{', '.join(extracted_orgs())}]")
     hour = raw.get("full_run_hour", 0)
     config = InventoryConfig(
         rule=rule,
@@ -118,16 +113,6 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
     if config.full_run_hour is not None and config.full_run_hour > 23:
         raise InventoryConfigError(f"{source}: full_run_hour is an hour of the day (0-23) or null, not {hour!r}")
     return config
-
-
-def extracted_orgs() -> tuple[str, ...]:
-    """The Oracle organizations whose on-hand the staging extraction reads (the only ones ``ora_onhand`` can hold)."""
-    import inspect
-
-    from prestaoracle.flows.extract import extract_oracle
-
-    # staging calls extract_oracle without an organization: its default is the one read
-    return (str(inspect.signature(extract_oracle).parameters["organization"].default),)
 
 
 def _section(raw: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:

@@ -63,7 +63,8 @@ def extract_step(source: str, entity: str, *, start: datetime | None, end: datet
         else:
             with connections.fusion_client() as client:
                 result = extract_oracle(client, staging, entity, since=since, until=end, run_id=run_id,
-                                        overlap=connections.extract_overlap(connections.ORACLE_FUSION))
+                                        overlap=connections.extract_overlap(connections.ORACLE_FUSION),
+                                        **_oracle_options(entity))
     finally:
         staging.dispose()
     log.info("%s", result.summary())
@@ -71,6 +72,16 @@ def extract_step(source: str, entity: str, *, start: datetime | None, end: datet
             "new": sum(result.new.values()), "changed": sum(result.changed.values()),
             "requests": result.requests, "watermark": result.watermark,
             "windows": [list(w) for w in result.windows]}
+
+
+def _oracle_options(entity: str) -> dict[str, Any]:
+    """On-hand is read for every organization the inventory flow sums, so ``quantity.orgs`` never names one that
+    staging left out (it would count as nothing)."""
+    if entity != "onhand":
+        return {}
+    from prestaoracle.flows.inventory import load_config
+
+    return {"organization": load_config().rule.orgs}
 
 
 def _mapping_context(source: str) -> Any:

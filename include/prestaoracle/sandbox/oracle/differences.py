@@ -60,6 +60,8 @@ def fusion_document(seeded: FusionSeed, seed: int, clock_start: str) -> dict[str
         "inactive_skus": sorted(diff["inactive_skus"]),
         "onhand": [{"sku": sku, "shop": shop, "oracle": oracle}
                    for sku, (shop, oracle) in sorted(diff["onhand"].items())],
+        "onhand_other_orgs": [{"org": org, "sku": sku, "quantity": qty}
+                              for (org, sku), qty in sorted(diff["onhand_other_orgs"].items())],
         "prices": [{"currency": currency, "sku": sku, "expected": expected, "oracle": oracle}
                    for (currency, sku), (expected, oracle) in sorted(diff["prices"].items())],
         "customers": [_party(accounts, party_id, id_customer=cid, kinds=list(kinds))

@@ -11,7 +11,9 @@ so the output depends only on ``(shop rows, seed, now)``: never on PYTHONHASHSEE
 
     missing_skus        list[str]                        shop SKUs with no Oracle item
     inactive_skus       list[str]                        items present but ItemStatusValue "Inactive"
-    onhand              {sku: (shop_qty, oracle_qty)}    on-hand that differs from the shop's stock
+    onhand              {sku: (shop_qty, oracle_qty)}    on-hand (organization M1) that differs from the shop's stock
+    onhand_other_orgs   {(org, sku): qty}                on-hand in another organization (V1), which the shop's
+                                                         stock leaves out; a flow summing organizations adds it
     prices              {(currency, sku): (expected, oracle)}  BasePrice that differs from the converted shop price
     customers           {id_customer: (PartyId, kinds)}  every shop customer present as a PERSON account; ``kinds``
                                                          is a sorted tuple of CUSTOMER_DIFFERENCE_KINDS, () if exact
@@ -271,7 +273,31 @@ def _items(seed: int, shop: dict[str, list[dict]], now: datetime, diff: dict[str
             oracle_qty = shop_qty + on_rng.randint(1, 25)
         row["PrimaryQuantity"] = float(oracle_qty)
         diff["onhand"][row["ItemNumber"]] = (shop_qty, oracle_qty)
+    onhand.extend(_other_org_onhand(seed, onhand, [onhand[k] for k in candidates], now, diff))
     return {"fusion_items": items, "fusion_onhand": onhand, **_price_lists(seed, shop, now, present, diff)}
+
+
+def _other_org_onhand(seed: int, onhand: list[dict], candidates: list[dict], now: datetime,
+                      diff: dict[str, Any]) -> list[dict]:
+    """Stock of a share of items in a second organization (V1), for the inventory flow's sum over organizations.
+
+    Own stream and appended after the M1 rows, so every M1 row and planted difference stays what it was. Only items
+    whose shop stock row takes a quantity (not missing, not the product row of a product with combinations)."""
+    rng = _stream(seed, "onhand_v1")
+    org_code = "V1"
+    chosen = sorted(rng.sample(range(len(candidates)), _count(0.15, len(candidates))))
+    rows: list[dict] = []
+    diff["onhand_other_orgs"] = {}
+    for k in chosen:
+        m1 = candidates[k]
+        qty = rng.randint(1, 30)
+        rows.append({
+            **m1, "_Id": len(onhand) + len(rows) + 1, "OrganizationId": ORGANIZATIONS[org_code],
+            "OrganizationCode": org_code, "PrimaryQuantity": float(qty), "_Reserved": 0.0,
+            "LastUpdateDate": _iso(_between(rng, now - timedelta(days=3), now)),
+        })
+        diff["onhand_other_orgs"][(org_code, m1["ItemNumber"])] = qty
+    return rows
 
 
 def _price_lists(seed: int, shop: dict[str, list[dict]], now: datetime, present: list[tuple[str, int, int, str]],
@@ -600,8 +626,8 @@ def seed_fusion(shop_rows: dict[str, list[dict]], seed: int, now: datetime) -> F
     rows = _items(seed, shop_rows, moment, differences)
     rows["fusion_accounts"] = _accounts(seed, shop_rows, moment, differences)
     rows.update(receivables_seed.seed_receivables(seed, shop_rows, moment, differences))
-    ordered_keys = ("missing_skus", "inactive_skus", "onhand", "prices", "customers", "customer_references",
-                    "low_credit", "inactive_accounts", "webshop_accounts", "other_accounts",
+    ordered_keys = ("missing_skus", "inactive_skus", "onhand", "onhand_other_orgs", "prices", "customers",
+                    "customer_references", "low_credit", "inactive_accounts", "webshop_accounts", "other_accounts",
                     "probable_accounts", "vat_accounts", "customer_matches", "finance")
     return FusionSeed(rows={t: _table_rows(t, rows[t]) for t in TABLES},
                       differences={k: differences[k] for k in ordered_keys})
