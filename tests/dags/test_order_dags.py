@@ -3,7 +3,9 @@ the EBS stand-in with PostgreSQL staging, and ``airflow dags test`` from the com
 
 Each run must end ``success``; what it did is checked in the systems themselves: Oracle holds one order per shop
 order the ledger says it created, the shop shows the tracking numbers Oracle shipped, and a second run creates
-nothing new. (The deep exactly-once proof under faults is ``tests/integration/test_order_to_cash_e2e.py``.)
+nothing new. The Fusion run also mails the business digest, through a real SMTP server, listing exactly the orders
+the ledger says Oracle refused. (The deep exactly-once proof under faults is
+``tests/integration/test_order_to_cash_e2e.py``; on-call mails from a live deployment are ``test_alerts_live.py``'s.)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sqlalchemy as sa
 from tests.conftest import free_port
 from tests.support.pg import no_postgres, temp_database
 from tests.support.sandbox import run_sandbox
+from tests.support.smtp import smtp_sink
 
 ORDERS = 80
 pytestmark = pytest.mark.timeout(1200)
@@ -128,8 +131,13 @@ def test_order_dags_load_once_and_write_status_back(target: str, backend: str, s
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("PRESTAORACLE_REPORTS_DIR", str(tmp_path / "reports"))
         monkeypatch.setenv("PRESTAORACLE_GX_ROOT", str(tmp_path / "gx"))
+        monkeypatch.setenv("PRESTAORACLE_BUSINESS_EMAIL", "sales@shop.test")
         conf = {"oracle_target": target}
-        first = _run("prestashop_orders_to_oracle", conf=conf)
+        with smtp_sink() as sink:
+            monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", sink.connection_json())
+            first = _run("prestashop_orders_to_oracle", conf=conf)
+            mails = list(sink.mails)
+        monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT")
         loaded = _xcom(first, "load")
         if target == "ebs":  # the Order Import program runs in EBS between two runs of the flow
             assert loaded["outcomes"].get("interfaced", 0) > 0, loaded
@@ -148,6 +156,17 @@ def test_order_dags_load_once_and_write_status_back(target: str, backend: str, s
         assert {k: v[0] for k, v in in_oracle.items()} == created, "the ledger and Oracle disagree"
         report = _xcom(first, "report")
         assert Path(report["summary_json"]).exists() and Path(report["digest"]["path"]).exists()
+        with engine.connect() as c:
+            refused = set(c.execute(sa.text(
+                "SELECT record_key FROM sync_ledger WHERE target = :t AND outcome = 'rejected' "
+                "AND last_error NOT LIKE '%before it was imported%'"), {"t": ledger_target}).scalars())
+        if target == "fusion":  # the pod refuses some orders on purpose (inactive items and accounts, credit)
+            assert refused, "the pod was seeded to refuse some of these orders"
+            [digest] = mails  # one business digest per run, nothing else (no failure: no on-call mail)
+            assert digest.rcpt_tos == ("sales@shop.test",)
+            assert f"{len(refused)} orders refused" in digest.subject, digest.subject
+            assert [key for key in refused if key not in digest.html] == []
+            assert SECRET not in digest.raw and KEY not in digest.raw
 
         moved = requests.post(f"{sandboxes['pod']}/sandbox/clock/advance", params={"minutes": TWO_WEEKS},
                               timeout=300)
