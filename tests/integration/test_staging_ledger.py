@@ -158,8 +158,11 @@ def test_the_same_problem_seen_again_counts_an_occurrence(stg: Staging) -> None:
         assert conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.record_key == key)).scalar() == 2
 
 
-def test_reason_class_must_be_one_of_five(stg: Staging) -> None:
-    assert set(REASON_CLASSES) == {"retryable", "invalid_data", "mapping_missing", "business_rule", "duplicate"}
+def test_reason_class_must_be_one_of_six(stg: Staging) -> None:
+    assert set(REASON_CLASSES) == {"retryable", "invalid_data", "mapping_missing", "business_rule", "duplicate",
+                                   "needs_review"}
+    with rolled_back(stg) as conn:  # revision 0007 taught the database the sixth
+        _quarantine(conn, _key(), reason_class="needs_review")
     with rolled_back(stg) as conn, pytest.raises(ValueError, match="reason_class"):
         _quarantine(conn, _key(), reason_class="oops")
     with rolled_back(stg) as conn, pytest.raises(sa.exc.IntegrityError):  # the database refuses it too
@@ -177,7 +180,8 @@ def test_dead_letter_life_cycle(stg: Staging) -> None:
         assert [d.id for d in dead_letters.list_open(conn, source=source)] == [a.id, b.id, c.id]
         assert [d.id for d in dead_letters.list_open(conn, source=source, reason_class="retryable")] == [b.id]
         assert dead_letters.counts_by_reason(conn, source=source) == {
-            "retryable": 1, "invalid_data": 0, "mapping_missing": 1, "business_rule": 1, "duplicate": 0}
+            "retryable": 1, "invalid_data": 0, "mapping_missing": 1, "business_rule": 1, "duplicate": 0,
+            "needs_review": 0}
 
         assert dead_letters.mark_replayed(conn, [a.id, b.id], run_id="replay-1") == 2
         assert [d.id for d in dead_letters.list_open(conn, source=source)] == [c.id]
