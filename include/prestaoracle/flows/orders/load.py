@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -271,6 +271,10 @@ def load_orders(engine: sa.Engine, loader: OrderLoader, *, config: OrderFlowConf
         with engine.connect() as reader:
             uncertain = _uncertain(reader, target, keys)
         known = loader.find(sorted(uncertain)) if uncertain else {}
+        # The keys a killed attempt of this task was sending (task state): found now, that attempt created them.
+        sent_before = set(state.get("in_flight") or ()) if state is not None else set()
+        known = {key: replace(found, status="created", recovered=True) if key in sent_before else found
+                 for key, found in known.items()}
         with engine.begin() as conn:
             orders = _rows(conn, ps_orders, "id_order", ids)
             customers = _rows(conn, ps_customers, "id_customer", [o["id_customer"] for o in orders.values()])
