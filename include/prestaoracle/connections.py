@@ -8,7 +8,9 @@ the Task SDK alone would not (see docs/connections.md).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -172,6 +174,19 @@ def staging_url(conn_id: str = STAGING, conn: Conn | None = None) -> str:
         return sa.engine.URL.create("postgresql+psycopg", username=c.login, password=c.password, host=c.host,
                                     port=c.port or 5432, database=c.schema or "postgres").render_as_string(False)
     raise ConnectionNotConfigured(f"{conn_id}: conn_type must be sqlite or postgres, not {c.conn_type!r}")
+
+
+@contextlib.contextmanager
+def staging(conn_id: str = STAGING, *, upgrade: bool = True) -> Iterator[Any]:
+    """The staging database of ``conn_id`` for one step (migrated to the head first unless ``upgrade=False``),
+    disposed of afterwards: what every flow step opens."""
+    from prestaoracle.staging import connect
+
+    opened = connect(staging_url(conn_id), upgrade=upgrade)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
 
 
 def _url(host: str, port: int | None) -> str:

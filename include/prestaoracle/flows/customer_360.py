@@ -108,13 +108,9 @@ def _mapping_source_system() -> str:
 @contextmanager
 def _staging() -> Iterator[Any]:
     from prestaoracle import connections
-    from prestaoracle.staging import connect
 
-    staging = connect(connections.staging_url(), upgrade=True)
-    try:
+    with connections.staging() as staging:
         yield staging
-    finally:
-        staging.dispose()
 
 
 def _passed(conn: Any, table: Any, columns: tuple[str, ...]) -> Any:

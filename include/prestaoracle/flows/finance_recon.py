@@ -148,13 +148,9 @@ def _ledger_zone(config: FinanceConfig) -> str:
 @contextmanager
 def _staging(*, upgrade: bool = True) -> Iterator[Any]:
     from prestaoracle import connections
-    from prestaoracle.staging import connect
 
-    staging = connect(connections.staging_url(), upgrade=upgrade)
-    try:
+    with connections.staging(upgrade=upgrade) as staging:
         yield staging
-    finally:
-        staging.dispose()
 
 
 def _utc_naive(value: datetime | str) -> datetime:

@@ -161,17 +161,13 @@ _SHARED: ContextVar[Any] = ContextVar("inventory_staging", default=None)
 @contextmanager
 def _staging() -> Iterator[Any]:
     from prestaoracle import connections
-    from prestaoracle.staging import connect
 
     shared = _SHARED.get()
     if shared is not None:
         yield shared
         return
-    staging = connect(connections.staging_url(), upgrade=True)
-    try:
+    with connections.staging() as staging:
         yield staging
-    finally:
-        staging.dispose()
 
 
 @dataclass

@@ -39,13 +39,9 @@ def _config(target: str | None = None) -> Any:
 @contextmanager
 def _staging():
     from prestaoracle import connections
-    from prestaoracle.staging import connect
 
-    staging = connect(connections.staging_url(), upgrade=True)
-    try:
+    with connections.staging() as staging:
         yield staging
-    finally:
-        staging.dispose()
 
 
 @contextmanager

@@ -88,13 +88,9 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
 @contextmanager
 def _staging():
     from prestaoracle import connections
-    from prestaoracle.staging import connect
 
-    staging = connect(connections.staging_url(), upgrade=True)
-    try:
+    with connections.staging() as staging:
         yield staging
-    finally:
-        staging.dispose()
 
 
 def _naive_utc(moment: datetime | None) -> datetime:
